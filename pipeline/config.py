@@ -203,6 +203,7 @@ class MinhashSettings:
     num_buckets: int = 14
     hashes_per_bucket: int = 8
     precision: int = 64
+    hash_fc: str = "sha1"  # sha1 (FineWeb) | xxhash
     seed: int = 1
 
     def __post_init__(self):
@@ -210,6 +211,7 @@ class MinhashSettings:
         _check(self.num_buckets >= 1, "dedup.minhash.num_buckets", "must be >= 1")
         _check(self.hashes_per_bucket >= 1, "dedup.minhash.hashes_per_bucket", "must be >= 1")
         _check(self.precision in (32, 64), "dedup.minhash.precision", "must be 32 or 64")
+        _one_of(self.hash_fc, ("sha1", "xxhash"), "dedup.minhash.hash_fc")
 
 
 @dataclass
@@ -361,6 +363,7 @@ class ClusterConfig:
 # ----------------------------------------------------------------------------- root
 @dataclass
 class CptConfig:
+    cmd: str = "run"  # set by the CLI: the command being run
     workdir: str = "cpt_work"
     force: bool = False  # rerun the selected stage even on a cache hit
     progress: bool = True

@@ -1,0 +1,148 @@
+"""The stage graph: which stage consumes which, and what goes into each fingerprint.
+
+Each method returns a completed :class:`Artifact`, running the stage (and, first, whatever it
+depends on) unless the registry already holds it. Only the config a stage actually reads goes
+into its fingerprint, so an ablation of one filter reruns curation onwards and nothing before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+
+from pipeline import assets
+from pipeline.config import CptConfig, section
+from pipeline.errors import InputError
+from pipeline.registry import Artifact, Registry
+
+# command -> the stages it names (for --force)
+STAGES = ("sample", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
+
+
+class Chain:
+    def __init__(self, cfg: CptConfig, *, forced: tuple[str, ...] = ()):
+        self.cfg = cfg
+        self.registry = Registry(cfg.workdir)
+        self.forced = set(forced)
+        self._done: dict[str, Artifact] = {}
+
+    def _run(self, stage: str, fn, *, config, config_dict: dict, inputs: dict, package: str) -> Artifact:
+        if stage not in self._done:
+            self._done[stage] = self.registry.run(
+                stage, fn, config=config, config_dict=config_dict, inputs=inputs, package=package,
+                force=stage in self.forced, progress=self.cfg.progress)
+        return self._done[stage]
+
+    # ------------------------------------------------------------------ data
+    def uses_sample(self) -> bool:
+        return not self.cfg.curate.input.paths or not self.cfg.replay.paths
+
+    def sample(self) -> Artifact:
+        from pipeline.sample import stage
+
+        return self._run("sample", stage.run, config=self.cfg.sample, config_dict=section(self.cfg.sample),
+                         inputs={}, package="sample")
+
+    def _external(self, name: str, paths: list[str], fmt: str) -> Artifact:
+        """User-provided files as a pseudo-artifact whose fingerprint tracks their size and mtime."""
+        from pipeline import inputs
+
+        files = inputs.expand(paths, fmt)
+        return Artifact(name, inputs.fingerprint_files(files), Path("/"), {"files": [str(f) for f in files]})
+
+    def curate(self) -> Artifact:
+        from pipeline.curate import stage
+
+        c = self.cfg
+        inputs = ({"sample": self.sample()} if not c.curate.input.paths
+                  else {"raw": self._external("raw", c.curate.input.paths, c.curate.input.format)})
+        config_dict = {"input": section(c.curate.input), "tasks": c.curate.tasks, "recipe": section(c.recipe)}
+        return self._run("curate", stage.run, config={"curate": c.curate, "recipe": c.recipe},
+                         config_dict=config_dict, inputs=inputs, package="curate")
+
+    def dedup(self) -> Artifact:
+        from pipeline.dedup import stage
+
+        return self._run("dedup", stage.run, config=self.cfg.dedup, config_dict=section(self.cfg.dedup),
+                         inputs={"curate": self.curate()}, package="dedup")
+
+    @cached_property
+    def tokenizer_fingerprint(self) -> dict:
+        t = self.cfg.tokenizer
+        path = assets.verify(assets.tokenizer(t.path, t.sha256))
+        return {**section(t), "file_sha256": assets.sha256_file(path) if path.is_file() else str(path)}
+
+    def tokenize(self) -> Artifact:
+        from pipeline.tokenize import stage
+
+        return self._run("tokenize", stage.run, config=self.cfg.tokenizer, config_dict=self.tokenizer_fingerprint,
+                         inputs={"dedup": self.dedup()}, package="tokenize")
+
+    def replay(self) -> Artifact:
+        from pipeline.tokenize import stage
+
+        c = self.cfg
+        inputs = ({"sample": self.sample()} if not c.replay.paths
+                  else {"original": self._external("original", c.replay.paths, c.replay.format)})
+        return self._run("replay", stage.run_replay, config={"replay": c.replay, "tokenizer": c.tokenizer},
+                         config_dict={"replay": section(c.replay), "tokenizer": self.tokenizer_fingerprint},
+                         inputs=inputs, package="tokenize")
+
+    def mix(self) -> Artifact:
+        from pipeline.mix import stage
+
+        return self._run("mix", stage.run, config=self.cfg.mix, config_dict=section(self.cfg.mix),
+                         inputs={"tokenize": self.tokenize(), "replay": self.replay()}, package="mix")
+
+    # ------------------------------------------------------------------ model
+    def base(self) -> Artifact:
+        """The model to continue from: a user checkpoint, or one pretrained here on the replay corpus."""
+        ckpt = self.cfg.base_model.checkpoint
+        if ckpt:
+            path = assets.resolve_path(ckpt)
+            if not path.exists():
+                raise InputError(f"base model checkpoint not found: {ckpt}")
+            ident = hashlib.sha256(f"{path}\0{path.stat().st_mtime_ns}".encode()).hexdigest()[:16]
+            return Artifact("base", ident, path, {"checkpoint": str(path)})
+        return self.pretrain()
+
+    def pretrain(self) -> Artifact:
+        from pipeline.train import stage
+
+        c = self.cfg
+        batch = {k: v for k, v in section(c.train).items() if k not in ("train_iters", "eval_interval", "save_interval")}
+        config_dict = {"model": section(c.model), "base_model": section(c.base_model), "train": batch,
+                       "precision": section(c.precision)}
+        return self._run("pretrain", stage.run_pretrain, config=c, config_dict=config_dict,
+                         inputs={"replay": self.replay()}, package="train")
+
+    def train(self) -> Artifact:
+        from pipeline.train import stage
+
+        c = self.cfg
+        config_dict = {"model": section(c.model), "train": section(c.train), "schedule": section(c.schedule),
+                       "precision": section(c.precision)}
+        return self._run("train", stage.run_cpt, config=c, config_dict=config_dict,
+                         inputs={"mix": self.mix(), "base": self.base()}, package="train")
+
+    def evaluate(self) -> Artifact:
+        from pipeline.evaluate import stage
+
+        c = self.cfg
+        config_dict = {"evaluate": section(c.evaluate), "model": section(c.model), "precision": section(c.precision)}
+        return self._run("evaluate", stage.run, config=c, config_dict=config_dict,
+                         inputs={"mix": self.mix(), "base": self.base(), "train": self.train()}, package="evaluate")
+
+    def report(self) -> Artifact:
+        from pipeline.report import stage
+
+        inputs = {"curate": self.curate(), "dedup": self.dedup(), "tokenize": self.tokenize(),
+                  "replay": self.replay(), "mix": self.mix(), "train": self.train(), "evaluate": self.evaluate()}
+        base = self.base()
+        if base.stage == "pretrain":
+            inputs["pretrain"] = base
+        return self._run("report", stage.run, config=self.cfg, config_dict={}, inputs=inputs, package="report")
+
+    def run_all(self) -> Artifact:
+        return self.report()

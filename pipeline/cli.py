@@ -1,0 +1,175 @@
+"""``cpt``: the command line, on Hydra.
+
+    cpt <command> [hydra overrides...] [--force] [--cfg job] [-m ...]
+
+Commands are stages (``curate``, ``dedup``, ...), the whole chain (``run``), and the tools
+``runs`` and ``doctor``. Overrides are Hydra's, e.g. ``cpt run mix.replay_fraction=0.25`` or
+``cpt run -m mix.replay_fraction=0.01,0.05``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+from pipeline.errors import CptError
+
+STAGE_COMMANDS = ("sample", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
+COMMANDS = {
+    "run": "the whole chain (default: the embedded sample, on CPU)",
+    **{s: f"the {s} stage (and whatever it needs that is not cached)" for s in STAGE_COMMANDS},
+    "runs": "list stage runs in the workdir: status, timing, lineage",
+    "doctor": "check versions, assets and checksums, GPU and TransformerEngine",
+}
+HYDRA_FLAGS_WITHOUT_COMPOSE = {"--help", "-h", "--hydra-help", "--info", "-i", "--shell-completion", "-sc"}
+
+USAGE = "usage: cpt <command> [key=value ...] [--force] [--cfg job] [-m]\n\ncommands:\n" + "\n".join(
+    f"  {name:<9} {text}" for name, text in COMMANDS.items()
+) + "\n\nexamples:\n  cpt run\n  cpt run --cfg job\n  cpt curate recipe.filters.gopher_quality.min_stop_words=3\n" \
+    "  cpt run -m mix.replay_fraction=0.01,0.05,0.25\n"
+
+
+def fail(msg: str, code: int = 2) -> "None":
+    print(f"cpt: error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def conf_dir() -> str:
+    from pipeline.assets import PROJECT_ROOT
+
+    return str(PROJECT_ROOT / "conf")
+
+
+# ---------------------------------------------------------------------------- config errors
+def describe_config_error(exc: BaseException) -> str:
+    """One line naming the offending key, from Hydra's and OmegaConf's multi-line errors."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
+
+    chain, e = [], exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for e in chain:
+        if isinstance(e, CptError):
+            return str(e)
+        if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None):
+            first = str(e).splitlines()[0].strip()
+            if isinstance(e, (ConfigKeyError, ConfigAttributeError)):
+                return f"unknown config key '{e.full_key}' (see `cpt <command> --cfg job` for the valid keys)"
+            if isinstance(e, ValidationError):
+                return f"invalid value for '{e.full_key}': {first}"
+            return f"config error at '{e.full_key}': {first}"
+    from hydra.errors import MissingConfigException
+
+    for e in chain:
+        if isinstance(e, MissingConfigException) and e.missing_cfg_file:
+            group, _, option = str(e.missing_cfg_file).rpartition("/")
+            available = ", ".join(e.options or []) or "none"
+            return f"unknown option '{option}' for config group '{group}' (available: {available})"
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return "; ".join(lines) or type(exc).__name__
+
+
+def preflight(overrides: list[str]) -> None:
+    """Compose and validate the config before Hydra starts a job, so a bad key fails in one line."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from pipeline.config import register_configs, to_object
+
+    register_configs()
+    user, skip = [], False
+    for o in overrides:
+        if skip:
+            skip = False
+        elif o in ("--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir", "-cd"):
+            skip = True  # these flags take a value
+        elif not o.startswith("-") and not o.lstrip("+~").startswith("hydra."):
+            user.append(o)
+    try:
+        with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+            to_object(compose(config_name="config", overrides=user))
+    except CptError:
+        raise
+    except Exception as exc:
+        raise CptError(describe_config_error(exc)) from exc
+    finally:
+        GlobalHydra.instance().clear()
+
+
+# ---------------------------------------------------------------------------- the Hydra task
+def task(dcfg) -> Optional[int]:
+    """Runs inside Hydra (once per job under ``-m``)."""
+    from omegaconf import OmegaConf
+
+    from pipeline.config import to_object
+
+    command = OmegaConf.select(dcfg, "cmd") or "run"
+    try:
+        cfg = to_object(dcfg)
+    except CptError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(describe_config_error(exc))
+    cfg.workdir = os.path.abspath(cfg.workdir)
+    try:
+        code = dispatch(command, cfg)
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    if code:
+        sys.exit(code)
+    return code
+
+
+def dispatch(command: str, cfg) -> Optional[int]:
+    if command == "doctor":
+        from pipeline.doctor import doctor
+
+        return doctor(cfg)
+    if command == "runs":
+        from pipeline.runs import print_runs
+
+        return print_runs(cfg.workdir)
+    from pipeline.chain import STAGES, Chain
+
+    forced = (STAGES if command == "run" else (command,)) if cfg.force else ()
+    chain = Chain(cfg, forced=forced)
+    artifact = chain.run_all() if command == "run" else getattr(chain, command)()
+    print(f"{artifact.stage}: {artifact.path}")
+    if artifact.stage == "report":
+        print(f"report: {artifact.path / 'report.html'}")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        sys.exit(0)
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")
+    rest = ["force=true" if a == "--force" else a for a in rest]
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub at run time
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    multirun = any(a in ("-m", "--multirun") for a in rest)
+    if not multirun and not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):
+        try:
+            preflight(rest)
+        except CptError as exc:
+            fail(str(exc))
+
+    import hydra
+
+    from pipeline.config import register_configs
+
+    register_configs()
+    sys.argv = [f"cpt-{command}", f"cmd={command}", *rest]
+    hydra.main(config_path=conf_dir(), config_name="config", version_base="1.3")(task)()
+
+
+if __name__ == "__main__":
+    main()

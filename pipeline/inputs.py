@@ -1,0 +1,73 @@
+"""Resolve user input paths (files, directories, globs) to a checked list of local files."""
+
+from __future__ import annotations
+
+import glob as globlib
+import gzip
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable, Optional
+
+from pipeline.errors import InputError
+
+DEFAULT_PATTERNS = {
+    "warc": ("*.warc", "*.warc.gz", "*.arc.gz"),
+    "jsonl": ("*.jsonl", "*.jsonl.gz", "*.json", "*.json.gz"),
+    "parquet": ("*.parquet",),
+}
+
+
+def expand(paths: Iterable[str], fmt: str, pattern: Optional[str] = None) -> list[Path]:
+    """Every input file, sorted. A missing path is an error that names it."""
+    files: list[Path] = []
+    for raw in paths:
+        p = os.path.expanduser(str(raw))
+        if any(ch in p for ch in "*?["):
+            matches = [Path(m) for m in globlib.glob(p, recursive=True) if os.path.isfile(m)]
+            if not matches:
+                raise InputError(f"input glob matched no files: {raw}")
+            files.extend(matches)
+        elif os.path.isdir(p):
+            patterns = (pattern,) if pattern else DEFAULT_PATTERNS[fmt]
+            found = sorted({f for pat in patterns for f in Path(p).rglob(pat) if f.is_file()})
+            if not found:
+                raise InputError(f"no {fmt} files under input directory: {raw} (patterns {', '.join(patterns)})")
+            files.extend(found)
+        elif os.path.isfile(p):
+            files.append(Path(p))
+        else:
+            raise InputError(f"input path not found: {raw}")
+    return sorted({f.resolve() for f in files})
+
+
+def fingerprint_files(files: list[Path]) -> str:
+    """Cheap identity of an input set: path, size and mtime of each file."""
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def check_warc_readable(path: Path) -> None:
+    """Read the first record so an unreadable or non-WARC file fails up front, naming the file."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    try:
+        with open(path, "rb") as f:
+            it = iter(ArchiveIterator(f))
+            next(it)
+    except StopIteration:
+        raise InputError(f"WARC file has no records: {path}") from None
+    except (OSError, EOFError, gzip.BadGzipFile, Exception) as exc:  # warcio raises ArchiveLoadFailed & co
+        raise InputError(f"unreadable WARC file {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def common_root(files: list[Path]) -> Path:
+    root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    return root
+
+
+def write_paths_file(files: list[Path], root: Path, dest: Path) -> None:
+    dest.write_text("".join(f"{f.relative_to(root)}\n" for f in files))

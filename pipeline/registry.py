@@ -1,0 +1,197 @@
+"""Run registry and stage cache.
+
+A stage's output lives at ``<workdir>/<stage>/<fingerprint>/`` with a ``manifest.json``. The
+fingerprint hashes the stage's config, its inputs' fingerprints and the stage's code version, so
+a completed fingerprint is a cache hit. Work happens in ``<fingerprint>.partial/`` (kept between
+attempts so datatrove completions and checkpoints can resume) and is renamed into place only
+when the stage succeeds: a crash never leaves a "completed" manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pipeline
+
+MANIFEST = "manifest.json"
+PACKAGE_DIR = Path(pipeline.__file__).resolve().parent
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@lru_cache(maxsize=None)
+def code_version(package: str) -> str:
+    """Hash of a stage subpackage's sources (plus the shared stage-independent modules it imports)."""
+    h = hashlib.sha256(pipeline.__version__.encode())
+    pkg = PACKAGE_DIR / package
+    files = sorted(pkg.rglob("*.py")) if pkg.is_dir() else [PACKAGE_DIR / f"{package}.py"]
+    for f in files:
+        h.update(str(f.relative_to(PACKAGE_DIR)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def fingerprint(stage: str, config: dict, inputs: dict[str, str], code: str) -> str:
+    blob = json.dumps({"stage": stage, "config": config, "inputs": inputs, "code": code},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Artifact:
+    """A completed stage output."""
+
+    stage: str
+    fingerprint: str
+    path: Path
+    manifest: dict = field(default_factory=dict)
+    cached: bool = False
+
+    @property
+    def stats(self) -> dict:
+        return self.manifest.get("stats", {})
+
+    @property
+    def ref(self) -> str:
+        return f"{self.stage}/{self.fingerprint}"
+
+
+@dataclass
+class StageContext:
+    """What a stage function receives: its config, its inputs and a directory to write into."""
+
+    stage: str
+    config: Any
+    inputs: dict[str, Artifact]
+    out_dir: Path  # the ``.partial`` directory being written
+    final_dir: Path  # where ``out_dir`` is renamed to on success; record references to this
+    progress: bool = True
+
+    def log(self, msg: str) -> None:
+        print(f"[{self.stage}] {msg}", file=sys.stderr, flush=True)
+
+
+class Registry:
+    def __init__(self, workdir: str | Path):
+        self.workdir = Path(workdir).resolve()
+
+    def stage_dir(self, stage: str, fp: str) -> Path:
+        return self.workdir / stage / fp
+
+    def lookup(self, stage: str, fp: str) -> Optional[Artifact]:
+        path = self.stage_dir(stage, fp)
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            return None
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("status") != "completed":
+            return None
+        return Artifact(stage, fp, path, manifest, cached=True)
+
+    def run(
+        self,
+        stage: str,
+        fn: Callable[[StageContext], dict],
+        *,
+        config: Any,
+        config_dict: dict,
+        inputs: dict[str, Artifact],
+        package: str,
+        force: bool = False,
+        progress: bool = True,
+    ) -> Artifact:
+        code = code_version(package)
+        input_fps = {name: art.ref for name, art in sorted(inputs.items())}
+        fp = fingerprint(stage, config_dict, input_fps, code)
+        final = self.stage_dir(stage, fp)
+        if not force and (hit := self.lookup(stage, fp)):
+            print(f"[{stage}] cache hit {fp} (completed {hit.manifest.get('finished_at', '?')}); skipped",
+                  file=sys.stderr, flush=True)
+            return hit
+
+        partial = final.with_name(f"{fp}.partial")
+        if force and partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "stage": stage,
+            "fingerprint": fp,
+            "config": config_dict,
+            "inputs": input_fps,
+            "code_version": code,
+            "cpt_version": pipeline.__version__,
+            "host": socket.gethostname(),
+            "status": "running",
+            "started_at": _now(),
+        }
+        write_json_atomic(partial / MANIFEST, manifest)
+        print(f"[{stage}] running {fp} -> {final}", file=sys.stderr, flush=True)
+        t0 = time.time()
+        ctx = StageContext(stage, config, inputs, partial, final, progress)
+        try:
+            stats = fn(ctx) or {}
+        except BaseException as exc:
+            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_now(),
+                            duration_s=round(time.time() - t0, 3))
+            write_json_atomic(partial / MANIFEST, manifest)
+            raise
+        manifest.update(status="completed", stats=stats, finished_at=_now(), duration_s=round(time.time() - t0, 3))
+        write_json_atomic(partial / MANIFEST, manifest)
+        if final.exists():  # --force over a completed run: swap it out, then drop it
+            old = final.with_name(f"{fp}.old-{os.getpid()}")
+            os.rename(final, old)
+            os.rename(partial, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(partial, final)
+        print(f"[{stage}] completed {fp} in {manifest['duration_s']:.1f}s", file=sys.stderr, flush=True)
+        return Artifact(stage, fp, final, manifest)
+
+    def list_runs(self) -> list[dict]:
+        """Every stage run under the workdir, completed or not, oldest first."""
+        rows = []
+        if not self.workdir.is_dir():
+            return rows
+        for manifest_path in self.workdir.glob(f"*/*/{MANIFEST}"):
+            try:
+                m = json.loads(manifest_path.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            status = m.get("status", "?")
+            if manifest_path.parent.name.endswith(".partial") and status == "running":
+                status = "incomplete"  # a running manifest left behind: crashed, or still running
+            rows.append({
+                "stage": m.get("stage", manifest_path.parent.parent.name),
+                "fingerprint": m.get("fingerprint", manifest_path.parent.name),
+                "status": status,
+                "started_at": m.get("started_at", ""),
+                "duration_s": m.get("duration_s"),
+                "inputs": m.get("inputs", {}),
+                "path": str(manifest_path.parent),
+                "error": m.get("error"),
+            })
+        rows.sort(key=lambda r: r["started_at"])
+        return rows

@@ -1,0 +1,16 @@
+"""The ``sample`` stage: generate the embedded synthetic crawl and original corpus (never downloaded)."""
+
+from __future__ import annotations
+
+from pipeline.config import SampleConfig
+from pipeline.registry import StageContext
+
+
+def run(ctx: StageContext) -> dict:
+    from pipeline.sample.generate import generate_sample
+
+    cfg: SampleConfig = ctx.config
+    stats = generate_sample(ctx.out_dir, seed=cfg.seed, web_pages=cfg.web_pages,
+                            original_docs=cfg.original_docs, dump=cfg.dump)
+    ctx.log(f"{stats['web_pages']} web pages, {stats['original_docs']} original documents")
+    return stats

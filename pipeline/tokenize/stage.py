@@ -1,0 +1,81 @@
+"""Tokenize documents into Megatron indexed datasets with datatrove's Megatron tokenizer.
+
+Used twice: for the curated new data (``tokenize``) and for the original pretraining data that
+replay draws from (``replay``, which also holds out a validation split to measure forgetting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import assets
+from pipeline import inputs as inputs_mod
+from pipeline.config import ReplayConfig, TokenizerConfig
+from pipeline.datatrove_run import run_local, stat
+from pipeline.errors import ConfigError, CptError
+from pipeline.registry import StageContext
+from pipeline.tokenize import indexed
+
+TOKENS_DIR = "tokens"
+
+
+def tokenizer_info(cfg: TokenizerConfig) -> dict:
+    """Check the tokenizer asset and its EOS token; return what downstream stages must agree on."""
+    from tokenizers import Tokenizer
+
+    path = assets.verify(assets.tokenizer(cfg.path, cfg.sha256))
+    if path.is_dir():
+        path = path / "tokenizer.json"
+    tok = Tokenizer.from_file(str(path))
+    eos_id = tok.token_to_id(cfg.eos_token)
+    if eos_id is None:
+        raise ConfigError(f"invalid value for 'tokenizer.eos_token': {cfg.eos_token!r} is not in {path}")
+    return {"path": str(path), "sha256": assets.sha256_file(path), "vocab_size": tok.get_vocab_size(),
+            "eos_token": cfg.eos_token, "eos_id": eos_id}
+
+
+def tokenize(reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: str) -> dict:
+    from datatrove.pipeline.tokens import MegatronDocumentTokenizer
+
+    info = tokenizer_info(cfg)
+    step = MegatronDocumentTokenizer(output_folder=str(out_dir / TOKENS_DIR), save_filename="part",
+                                     tokenizer_name_or_path=info["path"], eos_token=cfg.eos_token,
+                                     batch_size=cfg.batch_size)
+    step_stats = run_local([reader, step], logging_dir=out_dir / "logs", tasks=tasks, workers=tasks, what=what)
+    docs, tokens = stat(step_stats[0], "documents"), stat(step_stats[1], "tokens")
+    shards = indexed.prefixes(out_dir / TOKENS_DIR)
+    if not shards:
+        raise CptError(f"{what}: no tokens written (0 input documents?)")
+    return {"tokenizer": info, "documents": docs, "tokens": tokens,
+            "shards": [{"prefix": str(p.relative_to(out_dir)), **indexed.count(p)} for p in shards]}
+
+
+def run(ctx: StageContext) -> dict:
+    """New data: the deduplicated Parquet documents."""
+    from datatrove.pipeline.readers import ParquetReader
+
+    src = ctx.inputs["dedup"].path / "docs"
+    reader = ParquetReader(str(src), glob_pattern="*.parquet")
+    stats = tokenize(reader, ctx.config, ctx.out_dir, tasks=1, what="tokenize")
+    ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens")
+    return stats
+
+
+def run_replay(ctx: StageContext) -> dict:
+    """Replay source: the original pretraining documents, tokenized, with a held-out split."""
+    from datatrove.pipeline.readers import JsonlReader, ParquetReader
+
+    replay: ReplayConfig = ctx.config["replay"]
+    sample = ctx.inputs.get("sample")
+    paths = replay.paths or [str(sample.path / "original")]
+    files = inputs_mod.expand(paths, replay.format)
+    root = inputs_mod.common_root(files)
+    paths_file = ctx.out_dir / "input_files.txt"
+    inputs_mod.write_paths_file(files, root, paths_file)
+    reader_cls = JsonlReader if replay.format == "jsonl" else ParquetReader
+    reader = reader_cls(str(root), paths_file=str(paths_file))
+    stats = tokenize(reader, ctx.config["tokenizer"], ctx.out_dir, tasks=1, what="replay tokenize")
+    stats["split"] = indexed.split(ctx.out_dir / stats["shards"][0]["prefix"], ctx.out_dir / "split",
+                                   valid_fraction=replay.valid_fraction, seed=0)
+    ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens; held out "
+            f"{stats['split']['valid']['tokens']} tokens for forgetting")
+    return stats

@@ -1,0 +1,91 @@
+"""torch.distributed + megatron model-parallel state for one process (world size 1).
+
+megatron-core needs a process group even on one device. :func:`distributed_session` sets it up
+(gloo on CPU, nccl on GPU), seeds every RNG megatron uses, and tears everything down again so a
+process can train more than once (pretrain then CPT; pytest runs many).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import socket
+from typing import Iterator
+
+import numpy as np
+import torch
+from megatron.core import parallel_state
+from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
+
+from pipeline.errors import ConfigError
+from pipeline.train.cpu_compat import enable_cpu_mode
+
+_ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` = the GPU when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("invalid value for 'train.device': 'cuda' but no GPU is visible; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def init_distributed(device: torch.device) -> None:
+    """Start a one-process group (rendezvous on 127.0.0.1, a free port) and megatron's parallel state."""
+    if device.type == "cpu":
+        enable_cpu_mode()
+    else:
+        torch.cuda.set_device(device.index or 0)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
+                      RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+    torch.distributed.init_process_group(backend="gloo" if device.type == "cpu" else "nccl",
+                                         rank=0, world_size=1)
+    parallel_state.initialize_model_parallel(1, 1)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy, torch and megatron's RNG tracker.
+
+    The tracker is the "inference" one (a no-op fork): with tensor parallel size 1 and no dropout
+    there is no per-rank stream to track, and it works on CPU.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    model_parallel_cuda_manual_seed(seed, inference_rng_tracker=True, force_reset_rng=True)
+
+
+def teardown_distributed(saved_env: dict | None = None) -> None:
+    """Undo :func:`init_distributed` (safe when only part of it ran); restore ``saved_env``."""
+    if parallel_state.model_parallel_is_initialized():
+        parallel_state.destroy_model_parallel()
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    for key, value in (saved_env or {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@contextlib.contextmanager
+def distributed_session(device: torch.device, seed: int) -> Iterator[None]:
+    """``with distributed_session(device, seed): ...`` — init, seed, and always tear down."""
+    if torch.distributed.is_initialized():
+        raise RuntimeError("torch.distributed is already initialized; nested training runs are not supported")
+    saved_env = {k: os.environ.get(k) for k in _ENV_KEYS}
+    try:
+        init_distributed(device)
+        seed_everything(seed)
+        yield
+    finally:
+        teardown_distributed(saved_env)

@@ -1,0 +1,190 @@
+"""A megatron-core GPTModel in Llama form (RMSNorm, SwiGLU, RoPE, GQA, no biases).
+
+With TransformerEngine installed the TE layer spec is used (required for FP8). Without it, the
+local spec is used, but its core attention is replaced by :class:`SDPACoreAttention`: megatron's
+local ``DotProductAttention`` materializes the full ``[b, heads, s, s]`` score matrix, which is
+slow and runs out of memory at realistic sequence lengths (NOTES.md: 27k tok/s vs 120k with TE at
+0.37B, OOM at micro-batch 8).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from megatron.core.models.gpt import GPTModel
+from megatron.core.models.gpt.gpt_layer_specs import (
+    get_gpt_layer_local_spec,
+    get_gpt_layer_with_transformer_engine_spec,
+)
+from megatron.core.transformer.enums import AttnBackend, AttnMaskType
+from megatron.core.transformer.module import MegatronModule
+from megatron.core.transformer.transformer_config import TransformerConfig
+
+from pipeline.config import ModelConfig, PrecisionConfig
+from pipeline.errors import ConfigError
+
+VOCAB_PAD_MULTIPLE = 128
+FP8_MIN_HIDDEN = 2048  # below this FP8 was measured slower than BF16 (NOTES.md)
+
+
+def have_transformer_engine() -> bool:
+    try:
+        import transformer_engine  # noqa: F401
+        import transformer_engine.pytorch  # noqa: F401
+    except Exception:  # ImportError, or a broken install that fails on import
+        return False
+    return True
+
+
+def padded_vocab_size(model_cfg: ModelConfig, tokenizer_vocab_size: int) -> int:
+    """The model's vocabulary: ``model.vocab_size``, or the tokenizer's rounded up to a multiple of 128.
+
+    Raises ConfigError when the tokenizer has ids the embedding table cannot hold.
+    """
+    if model_cfg.vocab_size is None:
+        return int(math.ceil(tokenizer_vocab_size / VOCAB_PAD_MULTIPLE) * VOCAB_PAD_MULTIPLE)
+    if tokenizer_vocab_size > model_cfg.vocab_size:
+        raise ConfigError(
+            f"invalid value for 'model.vocab_size': the tokenizer has {tokenizer_vocab_size} tokens "
+            f"but the model only {model_cfg.vocab_size}; raise model.vocab_size or set it to null "
+            f"(= the tokenizer's, padded to a multiple of {VOCAB_PAD_MULTIPLE})"
+        )
+    return model_cfg.vocab_size
+
+
+class SDPACoreAttention(MegatronModule):
+    """Core attention through ``torch.nn.functional.scaled_dot_product_attention``.
+
+    A drop-in for megatron's ``DotProductAttention`` (same constructor and tensor layout:
+    ``[s, b, heads, head_dim]`` in, ``[s, b, heads * head_dim]`` out). It has no parameters, so
+    checkpoints are the same as with the local or the TE spec.
+    """
+
+    def __init__(
+        self,
+        config: TransformerConfig,
+        layer_number: int,
+        attn_mask_type: AttnMaskType,
+        attention_type: str,
+        attention_dropout: Optional[float] = None,
+        softmax_scale: Optional[float] = None,
+        cp_comm_type: Optional[str] = None,
+        pg_collection=None,
+    ):
+        super().__init__(config=config)
+        if config.context_parallel_size != 1 or config.tensor_model_parallel_size != 1:
+            raise ConfigError("SDPACoreAttention supports tensor and context parallel size 1 only")
+        self.attn_mask_type = attn_mask_type
+        self.dropout = config.attention_dropout if attention_dropout is None else attention_dropout
+        self.softmax_scale = softmax_scale  # None = 1/sqrt(head_dim), SDPA's default
+        self.gqa_groups = config.num_attention_heads // config.num_query_groups
+
+    def forward(self, query, key, value, attention_mask, attn_mask_type=None, attention_bias=None,
+                packed_seq_params=None):
+        assert packed_seq_params is None and attention_bias is None, "not supported by SDPACoreAttention"
+        mask_type = attn_mask_type if attn_mask_type is not None else self.attn_mask_type
+        # [s, b, h, d] -> [b, h, s, d]
+        q, k, v = (t.permute(1, 2, 0, 3) for t in (query, key, value))
+        if self.gqa_groups > 1:
+            k = k.repeat_interleave(self.gqa_groups, dim=1)
+            v = v.repeat_interleave(self.gqa_groups, dim=1)
+        if mask_type == AttnMaskType.causal or attention_mask is None:
+            # The explicit causal mask megatron passes along is redundant here; is_causal picks
+            # the fused kernels.
+            out = F.scaled_dot_product_attention(
+                q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0,
+                scale=self.softmax_scale)
+        else:
+            # megatron masks are True where attention is *not* allowed; SDPA wants the opposite.
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=~attention_mask, dropout_p=self.dropout if self.training else 0.0,
+                scale=self.softmax_scale)
+        b, h, s, d = out.shape
+        return out.permute(2, 0, 1, 3).reshape(s, b, h * d)
+
+
+def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, device: torch.device) -> TransformerConfig:
+    """The TransformerConfig for ``model_cfg`` in Llama form."""
+    on_cpu = device.type == "cpu"
+    te = have_transformer_engine()
+    fp8_kwargs = {}
+    if precision.dtype == "fp8":
+        if on_cpu or not te:
+            raise ConfigError(
+                "invalid value for 'precision.dtype': fp8 needs TransformerEngine on a GPU "
+                f"({'no GPU' if on_cpu else 'transformer_engine is not installed'}); use bf16")
+        if model_cfg.hidden_size < FP8_MIN_HIDDEN:
+            warnings.warn(
+                f"FP8 at hidden_size {model_cfg.hidden_size} is likely slower than BF16: measured on "
+                f"an H100, a 0.37B model (hidden 1024) trained at 0.94x BF16 throughput with FP8 "
+                f"delayed scaling; FP8 paid off only from about hidden {FP8_MIN_HIDDEN} up.",
+                stacklevel=2)
+        fp8_kwargs = {"fp8": "hybrid", "fp8_recipe": precision.fp8_recipe}
+    half = precision.dtype in ("bf16", "fp8")  # fp8 trains with bf16 weights and activations
+    return TransformerConfig(
+        num_layers=model_cfg.num_layers,
+        hidden_size=model_cfg.hidden_size,
+        ffn_hidden_size=model_cfg.ffn_hidden_size,
+        num_attention_heads=model_cfg.num_attention_heads,
+        num_query_groups=model_cfg.num_query_groups,
+        normalization="RMSNorm",
+        layernorm_epsilon=1e-5,
+        gated_linear_unit=True,  # SwiGLU = gated linear unit with SiLU
+        activation_func=F.silu,
+        add_bias_linear=False,
+        add_qkv_bias=False,
+        hidden_dropout=0.0,
+        attention_dropout=0.0,
+        init_method_std=model_cfg.init_method_std,
+        bf16=half,
+        params_dtype=torch.bfloat16 if half else torch.float32,
+        pipeline_dtype=torch.bfloat16 if half else torch.float32,
+        use_cpu_initialization=on_cpu,
+        attention_backend=AttnBackend.local if on_cpu else AttnBackend.auto,
+        **fp8_kwargs,
+    )
+
+
+def layer_spec(use_te: bool):
+    """TE layer spec when TransformerEngine imports, else the local spec with SDPA attention."""
+    if use_te:
+        return get_gpt_layer_with_transformer_engine_spec()
+    spec = get_gpt_layer_local_spec(normalization="RMSNorm")
+    spec.submodules.self_attention.submodules.core_attention = SDPACoreAttention
+    return spec
+
+
+def build_model(model_cfg: ModelConfig, vocab_size: int, precision: PrecisionConfig,
+                device: torch.device | str) -> GPTModel:
+    """A GPTModel on ``device`` in fp32 (bf16/fp8 casting is megatron's Float16Module, see :func:`wrap_model`).
+
+    Needs torch.distributed and megatron's model-parallel state initialised
+    (:func:`pipeline.train.distributed.init_distributed`).
+    """
+    device = torch.device(device)
+    config = transformer_config(model_cfg, precision, device)
+    use_te = have_transformer_engine() and device.type == "cuda"
+    model = GPTModel(
+        config=config,
+        transformer_layer_spec=layer_spec(use_te),
+        vocab_size=vocab_size,
+        max_sequence_length=model_cfg.seq_length,
+        pre_process=True,
+        post_process=True,
+        share_embeddings_and_output_weights=not model_cfg.untie_embeddings_and_output_weights,
+        position_embedding_type="rope",
+        rotary_base=model_cfg.rotary_base,
+    )
+    return model.to(device)
+
+
+def model_config_dict(model_cfg: ModelConfig, vocab_size: int) -> dict:
+    """The model's config as written into checkpoint metadata (vocab resolved)."""
+    d = asdict(model_cfg)
+    d["vocab_size"] = vocab_size
+    return d
