@@ -71,6 +71,24 @@ def describe_config_error(exc: BaseException) -> str:
     return "; ".join(lines) or type(exc).__name__
 
 
+FLAGS_WITH_VALUE = ("--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir", "-cd",
+                    "--config-path", "-cp", "--experimental-rerun")
+
+
+def split_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """(Hydra flags with their values, overrides). argparse wants the overrides together."""
+    flags, overrides, i = [], [], 0
+    while i < len(args):
+        a = args[i]
+        if a in FLAGS_WITH_VALUE and i + 1 < len(args):
+            flags += [a, args[i + 1]]
+            i += 2
+            continue
+        (flags if a.startswith("-") else overrides).append(a)
+        i += 1
+    return flags, overrides
+
+
 def preflight(overrides: list[str]) -> None:
     """Compose and validate the config before Hydra starts a job, so a bad key fails in one line."""
     from hydra import compose, initialize_config_dir
@@ -79,14 +97,8 @@ def preflight(overrides: list[str]) -> None:
     from pipeline.config import register_configs, to_object
 
     register_configs()
-    user, skip = [], False
-    for o in overrides:
-        if skip:
-            skip = False
-        elif o in ("--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir", "-cd"):
-            skip = True  # these flags take a value
-        elif not o.startswith("-") and not o.lstrip("+~").startswith("hydra."):
-            user.append(o)
+    _, user = split_args(overrides)
+    user = [o for o in user if not o.lstrip("+~").startswith("hydra.")]
     try:
         with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
             to_object(compose(config_name="config", overrides=user))
@@ -167,7 +179,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     from pipeline.config import register_configs
 
     register_configs()
-    sys.argv = [f"cpt-{command}", f"cmd={command}", *rest]
+    flags, overrides = split_args(rest)
+    sys.argv = [f"cpt-{command}", *flags, f"cmd={command}", *overrides]
     hydra.main(config_path=conf_dir(), config_name="config", version_base="1.3")(task)()
 
 

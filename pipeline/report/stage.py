@@ -1,0 +1,114 @@
+"""Report: the filter funnel, dedup, token counts, the LR schedule, loss curves, and the loss
+before and after on both domains. Markdown (``report.md``) and HTML (``report.html``) with PNG plots."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from pipeline.registry import StageContext, write_json_atomic
+from pipeline.report import plots
+
+
+def read_metrics(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def funnel_rows(curate: dict, dedup: dict) -> list[dict]:
+    """Documents in and kept per step, from the raw input to the deduplicated output."""
+    f = curate["funnel"]
+    rows = [{"step": "input", "in": f["documents_in"], "removed": 0, "kept": f["documents_in"], "reasons": {}}]
+    rows += f["steps"]
+    rows.append({"step": "minhash dedup", "in": dedup["documents_in"], "removed": dedup["removed_duplicates"],
+                 "kept": dedup["kept"], "reasons": {}})
+    return rows
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def html_table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def run(ctx: StageContext) -> dict:
+    ins = {name: art.stats for name, art in ctx.inputs.items()}
+    out = ctx.out_dir
+    funnel = funnel_rows(ins["curate"], ins["dedup"])
+    ev = ins["evaluate"]
+    loss = ev["loss"]
+    train_metrics = read_metrics(ctx.inputs["train"].path / "metrics.jsonl")
+    pre_metrics = read_metrics(ctx.inputs["pretrain"].path / "metrics.jsonl") if "pretrain" in ctx.inputs else []
+
+    figures = {
+        "funnel.png": plots.funnel(funnel, out / "funnel.png"),
+        "losses.png": plots.before_after(loss, out / "losses.png"),
+        "training.png": plots.training_curves(pre_metrics, train_metrics, out / "training.png"),
+        "lr.png": plots.lr_schedule(train_metrics, out / "lr.png"),
+    }
+    figures = {name: ok for name, ok in figures.items() if ok}
+
+    funnel_table = (["step", "docs in", "removed", "kept", "removed by reason"],
+                    [[r["step"], r["in"], r["removed"], r["kept"],
+                      ", ".join(f"{k}: {v}" for k, v in r["reasons"].items()) or "-"] for r in funnel])
+    mix = ins["mix"]
+    token_table = (["data", "documents", "tokens"], [
+        ["new (train)", mix["new_split"]["train"]["documents"], mix["new_split"]["train"]["tokens"]],
+        ["new (validation: adaptation)", mix["new_split"]["valid"]["documents"], mix["new_split"]["valid"]["tokens"]],
+        ["original (replay source)", mix["replay_split"]["train"]["documents"], mix["replay_split"]["train"]["tokens"]],
+        ["original (validation: forgetting)", mix["replay_split"]["valid"]["documents"],
+         mix["replay_split"]["valid"]["tokens"]],
+    ])
+    loss_table = (["domain", "before (base)", "after (CPT)", "change"], [
+        ["old (forgetting)", f"{loss['before']['old']:.4f}", f"{loss['after']['old']:.4f}",
+         f"{loss['after']['old'] - loss['before']['old']:+.4f}"],
+        ["new (adaptation)", f"{loss['before']['new']:.4f}", f"{loss['after']['new']:.4f}",
+         f"{loss['after']['new'] - loss['before']['new']:+.4f}"],
+    ])
+    train = ins["train"]
+    summary = {
+        "documents_in": funnel[0]["in"],
+        "documents_kept": funnel[-1]["kept"],
+        "replay_fraction": mix["replay_fraction"],
+        "train_tokens": train.get("tokens_seen"),
+        "loss": loss,
+        "forgetting": ev["forgetting"],
+        "adaptation": ev["adaptation"],
+    }
+    sections = [
+        ("Filter funnel", funnel_table, "funnel.png"),
+        ("Tokens", token_table, None),
+        ("Loss before and after continued pretraining", loss_table, "losses.png"),
+        ("Training", None, "training.png"),
+        ("Learning-rate schedule", None, "lr.png"),
+    ]
+    md = ["# Continued-pretraining report", "",
+          f"Replay fraction {mix['replay_fraction']:.3g} (by tokens). "
+          f"Forgetting (old-domain loss change) {ev['forgetting']:+.4f}; "
+          f"adaptation (new-domain loss drop) {ev['adaptation']:+.4f}.", ""]
+    body = [f"<h1>Continued-pretraining report</h1><p>{html.escape(md[2])}</p>"]
+    for title, table, fig in sections:
+        md += [f"## {title}", ""]
+        body.append(f"<h2>{html.escape(title)}</h2>")
+        if table:
+            md += [markdown_table(*table), ""]
+            body.append(html_table(*table))
+        if fig and fig in figures:
+            md += [f"![{title}]({fig})", ""]
+            body.append(f'<img src="{fig}" alt="{html.escape(title)}">')
+    (out / "report.md").write_text("\n".join(md))
+    style = ("body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}")
+    (out / "report.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>cpt report</title>"
+                                     f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+    write_json_atomic(out / "summary.json", summary)
+    ctx.log(f"report: {ctx.final_dir / 'report.html'}")
+    return summary

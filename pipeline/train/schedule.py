@@ -1,0 +1,71 @@
+"""The LR schedule: megatron's ``OptimizerParamScheduler`` configured from ScheduleConfig.
+
+Conventions (the same in :func:`lr_at` and :func:`build_scheduler`):
+
+* Optimizer updates are numbered ``step = 1 .. total_steps``. The loop advances the scheduler by
+  one global batch *before* each update, so update ``step`` uses ``lr_at(cfg, step, total_steps)``.
+  (Megatron-LM advances after the update, so its first update runs at LR 0; ours does not.)
+* ``rewarm_cosine`` (Ibrahim et al. 2024): linear warmup from 0 to ``peak_lr`` over
+  ``W = round(warmup_fraction * total_steps)`` updates, then cosine decay that reaches
+  ``min_lr_ratio * peak_lr`` exactly at the last update.
+* ``constant``: the same linear warmup (none when ``warmup_fraction`` is 0), then ``peak_lr``.
+
+Megatron counts in samples; every step length here is multiplied by the global batch size, which
+gives the same LR at each update.
+"""
+
+from __future__ import annotations
+
+import math
+
+from megatron.core.optimizer_param_scheduler import OptimizerParamScheduler
+
+from pipeline.config import ScheduleConfig
+
+_MEGATRON_STYLE = {"rewarm_cosine": "cosine", "constant": "constant"}
+
+
+def warmup_steps(cfg: ScheduleConfig, total_steps: int) -> int:
+    # Megatron needs warmup < decay length.
+    return min(int(round(cfg.warmup_fraction * total_steps)), max(total_steps - 1, 0))
+
+
+def lr_at(cfg: ScheduleConfig, step: int, total_steps: int) -> float:
+    """The LR of update ``step`` (1-based; 0 = before training) of a ``total_steps``-update run."""
+    peak, min_lr = cfg.peak_lr, cfg.min_lr_ratio * cfg.peak_lr
+    w = warmup_steps(cfg, total_steps)
+    if w > 0 and step <= w:
+        return peak * step / w
+    if cfg.name == "constant":
+        return peak
+    if step >= total_steps:
+        return min_lr
+    progress = (step - w) / (total_steps - w)
+    return min_lr + (peak - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def build_scheduler(optimizer, cfg: ScheduleConfig, total_steps: int, global_batch_size: int,
+                    weight_decay: float) -> OptimizerParamScheduler:
+    """An OptimizerParamScheduler at step 0 for ``total_steps`` updates of ``global_batch_size`` samples.
+
+    ``optimizer``'s param groups must carry ``max_lr = peak_lr`` and ``min_lr = min_lr_ratio * peak_lr``
+    (megatron copies ``OptimizerConfig.lr``/``min_lr`` into every group, and the groups win over
+    the scheduler's own values).
+    """
+    return OptimizerParamScheduler(
+        optimizer,
+        init_lr=0.0,
+        max_lr=cfg.peak_lr,
+        min_lr=cfg.min_lr_ratio * cfg.peak_lr,
+        lr_warmup_steps=warmup_steps(cfg, total_steps) * global_batch_size,
+        lr_decay_steps=max(total_steps, 1) * global_batch_size,
+        lr_decay_style=_MEGATRON_STYLE[cfg.name],
+        start_wd=weight_decay,
+        end_wd=weight_decay,
+        wd_incr_steps=max(total_steps, 1) * global_batch_size,
+        wd_incr_style="constant",
+        # On resume the checkpoint must describe the same schedule; the loop checks this itself
+        # and raises a ConfigError, instead of megatron's assert or silent override.
+        use_checkpoint_opt_param_scheduler=True,
+        override_opt_param_scheduler=False,
+    )

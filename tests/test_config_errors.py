@@ -1,0 +1,35 @@
+"""Bad config gives one clear line naming the key, a non-zero exit, and no manifest at all."""
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("curate.bogus=1", "unknown config key 'curate.bogus'"),
+        ("recipe.filters.gopher_quality.nope=3", "unknown config key 'recipe.filters.gopher_quality.nope'"),
+        ("train.train_iters=abc", "invalid value for 'train.train_iters'"),
+        ("mix.replay_fraction=1.5", "invalid value for 'mix.replay_fraction'"),
+        ("recipe.filters.language.threshold=2", "invalid value for 'recipe.filters.language.threshold'"),
+        ("model=huge", "unknown option 'huge' for config group 'model'"),
+    ],
+)
+def test_bad_config_fails_before_any_work(cpt, tmp_path, override, expected):
+    r = cpt("run", override)
+    assert r.returncode != 0
+    err_lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(err_lines) == 1, r.stderr
+    assert err_lines[0].startswith("cpt: error: ") and expected in err_lines[0], r.stderr
+    assert not list(tmp_path.glob("work/*/*/manifest.json"))
+
+
+def test_unknown_command(cpt):
+    r = cpt("frobnicate")
+    assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr
+
+
+def test_cfg_job_shows_resolved_config(cpt):
+    r = cpt("run", "--cfg", "job", "mix.replay_fraction=0.25")
+    assert r.returncode == 0, r.stderr
+    assert "replay_fraction: 0.25" in r.stdout
+    assert "char_duplicates_ratio: 0.01" in r.stdout  # FineWeb v1, from data_recipes/fineweb.yaml

@@ -1,0 +1,64 @@
+"""The run registry: fingerprints, cache hits, --force, atomic completion."""
+
+import json
+
+import pytest
+
+from pipeline.registry import Registry, fingerprint
+
+
+def _stage(calls, fail=False):
+    def fn(ctx):
+        calls.append(ctx.out_dir)
+        (ctx.out_dir / "data.txt").write_text("payload")
+        if fail:
+            raise RuntimeError("boom")
+        return {"n": 1}
+
+    return fn
+
+
+def test_cache_hit_force_and_lineage(tmp_path):
+    reg = Registry(tmp_path)
+    calls = []
+    a = reg.run("alpha", _stage(calls), config=None, config_dict={"x": 1}, inputs={}, package="registry")
+    assert not a.cached and (a.path / "data.txt").read_text() == "payload"
+    m = json.loads((a.path / "manifest.json").read_text())
+    assert m["status"] == "completed" and m["config"] == {"x": 1} and m["stats"] == {"n": 1}
+    assert m["code_version"] and m["duration_s"] >= 0
+
+    b = reg.run("alpha", _stage(calls), config=None, config_dict={"x": 1}, inputs={}, package="registry")
+    assert b.cached and len(calls) == 1 and b.path == a.path
+
+    c = reg.run("beta", _stage(calls), config=None, config_dict={}, inputs={"alpha": a}, package="registry")
+    assert json.loads((c.path / "manifest.json").read_text())["inputs"] == {"alpha": a.ref}
+
+    reg.run("alpha", _stage(calls), config=None, config_dict={"x": 1}, inputs={}, package="registry", force=True)
+    assert len(calls) == 3
+
+    d = reg.run("alpha", _stage(calls), config=None, config_dict={"x": 2}, inputs={}, package="registry")
+    assert d.fingerprint != a.fingerprint
+
+    rows = reg.list_runs()
+    assert {(r["stage"], r["status"]) for r in rows} == {("alpha", "completed"), ("beta", "completed")}
+    assert any(r["inputs"] == {"alpha": a.ref} for r in rows)
+
+
+def test_failure_never_leaves_a_completed_manifest(tmp_path):
+    reg = Registry(tmp_path)
+    with pytest.raises(RuntimeError):
+        reg.run("alpha", _stage([], fail=True), config=None, config_dict={}, inputs={}, package="registry")
+    fp = fingerprint("alpha", {}, {}, __import__("pipeline.registry").registry.code_version("registry"))
+    assert reg.lookup("alpha", fp) is None
+    assert not (tmp_path / "alpha" / fp).exists()
+    partial = json.loads((tmp_path / "alpha" / f"{fp}.partial" / "manifest.json").read_text())
+    assert partial["status"] == "failed" and "boom" in partial["error"]
+    assert [r["status"] for r in reg.list_runs()] == ["failed"]
+
+
+def test_fingerprint_depends_on_everything():
+    base = fingerprint("s", {"a": 1}, {"in": "x/1"}, "c1")
+    assert base != fingerprint("s", {"a": 2}, {"in": "x/1"}, "c1")
+    assert base != fingerprint("s", {"a": 1}, {"in": "x/2"}, "c1")
+    assert base != fingerprint("s", {"a": 1}, {"in": "x/1"}, "c2")
+    assert base == fingerprint("s", {"a": 1}, {"in": "x/1"}, "c1")
