@@ -51,17 +51,25 @@ def fingerprint_files(files: list[Path]) -> str:
 
 
 def check_warc_readable(path: Path) -> None:
-    """Read the first record so an unreadable or non-WARC file fails up front, naming the file."""
+    """Read the first record the way the reader will (gzip inferred from the name), so an unreadable
+    or non-WARC file fails up front, naming the file."""
     from warcio.archiveiterator import ArchiveIterator
 
+    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with open(path, "rb") as f:
-            it = iter(ArchiveIterator(f))
-            next(it)
+        with opener(path, "rb") as f:
+            head = f.read(5)
+            if head != b"WARC/":
+                raise InputError(f"unreadable WARC file {path}: it does not start with a 'WARC/' record header")
+        with opener(path, "rb") as f:
+            next(iter(ArchiveIterator(f)))
+    except InputError:
+        raise
     except StopIteration:
         raise InputError(f"WARC file has no records: {path}") from None
-    except (OSError, EOFError, gzip.BadGzipFile, Exception) as exc:  # warcio raises ArchiveLoadFailed & co
-        raise InputError(f"unreadable WARC file {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    except Exception as exc:  # gzip.BadGzipFile, EOFError, warcio's ArchiveLoadFailed, ...
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise InputError(f"unreadable WARC file {path}: {type(exc).__name__}: {detail}") from None
 
 
 def common_root(files: list[Path]) -> Path:
