@@ -3,17 +3,56 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
+from datatrove.executor import LocalPipelineExecutor
+
 from pipeline.errors import CptError
+
+# datatrove logs every task at INFO on stderr; its full logs still go to <logging_dir>/logs/.
+STDERR_LEVEL = os.environ.get("CPT_DATATROVE_LOG_LEVEL", "WARNING")
+
+
+def _quiet_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
+    """Replacement for datatrove's ``add_task_logger``: the same task log file at DEBUG, stderr at
+    ``STDERR_LEVEL`` only."""
+    from datatrove.utils.logging import logger
+
+    logger.remove()
+    logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+    logger.add(sys.stderr, level=STDERR_LEVEL, format="datatrove {level}: {message}")
+    logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{line} - {message}")
+    logger.info(f"Launching pipeline for {rank=}")
+    return logfile
+
+
+class QuietLocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, quieter on stderr. Tasks run in worker processes, so the logger
+    is swapped there, per task."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0):
+        import datatrove.executor.base as base
+        import datatrove.utils.logging as dt_logging
+
+        base.add_task_logger = _quiet_task_logger
+        dt_logging.setup_default_logger = _quiet_main_logger  # what close_task_logger restores
+        return super()._run_for_rank(rank, local_rank)
+
+
+def _quiet_main_logger() -> None:
+    from datatrove.utils.logging import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level=STDERR_LEVEL, format="datatrove {level}: {message}")
 
 
 def run_local(pipeline: list, *, logging_dir: Path, tasks: int, workers: int, what: str) -> list[dict]:
     """Run with datatrove's LocalPipelineExecutor. Completed tasks in ``logging_dir`` are skipped
     on a rerun (resume). Returns the merged per-step stats (``stats.json``)."""
-    from datatrove.executor import LocalPipelineExecutor
-
-    executor = LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
+    _quiet_main_logger()
+    executor = QuietLocalExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
                                      logging_dir=str(logging_dir))
     try:
         executor.run()

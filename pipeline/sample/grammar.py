@@ -60,6 +60,8 @@ class Grammar:
     tail_p: float = 0.25
     english: bool = True
     titles: Sequence[str] = field(default_factory=tuple)
+    # frames opening with one of these words already start with an adverbial: no intro phrase before them
+    no_intro_words: frozenset = frozenset()
 
     # ------------------------------------------------------------------ expansion
     def fill(self, template: str, rng: random.Random, ctx: Mapping[str, str] | None = None) -> str:
@@ -97,7 +99,13 @@ class Grammar:
         s = self.fill(decks["frames"].draw(), rng, ctx)
         if self.tails and s.endswith(".") and not s.endswith('."') and rng.random() < self.tail_p:
             s = s[:-1] + self.fill(decks["tails"].draw(), rng, ctx) + "."
-        if self.intros and not s.startswith(("\"", "«", "„", "¿", "¡")) and rng.random() < self.intro_p:
+        first = s.split(" ", 1)[0].strip(",").lower()
+        if (
+            self.intros
+            and not s.startswith(("\"", "«", "„", "¿", "¡"))
+            and first not in self.no_intro_words
+            and rng.random() < self.intro_p
+        ):
             s = self.fill(decks["intros"].draw(), rng, ctx) + s
         return capitalize_first(s)
 

@@ -11,17 +11,17 @@ import random
 from pipeline.sample.grammar import Grammar
 
 BODIES = [
-    "Mercury", "Venus", "Mars", "Jupiter", "Saturn", "Uranus", "Neptune", "Pluto", "Ceres", "Vesta",
-    "Europa", "Ganymede", "Callisto", "Io", "Titan", "Enceladus", "Triton", "Charon", "Phobos", "Deimos",
-    "Miranda", "Titania", "Oberon", "Rhea", "Dione", "Iapetus", "Mimas", "Tethys", "Eris", "Haumea",
-    "Makemake", "Psyche", "Eros", "Pallas", "Hygiea", "the Moon", "Proteus", "Ariel", "Umbriel", "Amalthea",
+    "Mercury", "Venus", "Mars", "Jupiter", "Saturn", "Uranus", "Neptune", "Pluto", "Ceres", "Vesta", "Europa",
+    "Ganymede", "Callisto", "Io", "Titan", "Enceladus", "Triton", "Charon", "Phobos", "Deimos", "Miranda",
+    "Titania", "Oberon", "Rhea", "Dione", "Iapetus", "Mimas", "Tethys", "Eris", "Haumea", "Makemake", "Psyche",
+    "Eros", "Pallas", "Hygiea", "the Moon", "Proteus", "Ariel", "Umbriel", "Amalthea",
 ]
 
 MISSION_NAMES = [
-    "Kestrel", "Halcyon", "Meridian", "Lantern", "Corvid", "Solstice", "Orrery", "Wayfarer", "Cinder",
-    "Lodestar", "Bellwether", "Pilgrim", "Sextant", "Astrolabe", "Heron", "Quillon", "Harrier", "Tamarind",
-    "Juniper", "Farthing", "Gossamer", "Plover", "Caravel", "Tessellate", "Starling", "Ember", "Vireo",
-    "Marlin", "Cobalt", "Sable", "Thistle", "Aster", "Kittiwake", "Lyrebird", "Ostrava", "Pennant",
+    "Kestrel", "Halcyon", "Meridian", "Lantern", "Corvid", "Solstice", "Orrery", "Wayfarer", "Cinder", "Lodestar",
+    "Bellwether", "Pilgrim", "Sextant", "Astrolabe", "Heron", "Quillon", "Harrier", "Tamarind", "Juniper",
+    "Farthing", "Gossamer", "Plover", "Caravel", "Tessellate", "Starling", "Ember", "Vireo", "Marlin", "Cobalt",
+    "Sable", "Thistle", "Aster", "Kittiwake", "Lyrebird", "Ostrava", "Pennant",
 ]
 
 CRAFT = [
@@ -30,36 +30,38 @@ CRAFT = [
 ]
 
 FIRST = [
-    "Amara", "Tobias", "Ingrid", "Rafael", "Mei", "Oluwaseun", "Priya", "Henrik", "Lucia", "Declan",
-    "Yusuf", "Hana", "Mateo", "Sigrid", "Kwame", "Elif", "Noor", "Anselm", "Beatriz", "Caspian", "Dagny",
-    "Emeka", "Farida", "Gideon", "Ilse", "Jovan", "Keiko", "Lorcan", "Marisol", "Nikhil", "Odette",
-    "Pavel", "Rosalind", "Santiago", "Thandiwe", "Ulrike", "Valentin", "Wren", "Ximena", "Yara", "Zoltan",
-    "Agnieszka", "Bram", "Cormac", "Delphine",
+    "Amara", "Tobias", "Ingrid", "Rafael", "Mei", "Oluwaseun", "Priya", "Henrik", "Lucia", "Declan", "Yusuf",
+    "Hana", "Mateo", "Sigrid", "Kwame", "Elif", "Noor", "Anselm", "Beatriz", "Caspian", "Dagny", "Emeka", "Farida",
+    "Gideon", "Ilse", "Jovan", "Keiko", "Lorcan", "Marisol", "Nikhil", "Odette", "Pavel", "Rosalind", "Santiago",
+    "Thandiwe", "Ulrike", "Valentin", "Wren", "Ximena", "Yara", "Zoltan", "Agnieszka", "Bram", "Cormac", "Delphine",
 ]
 
 LAST = [
-    "Okafor", "Lindqvist", "Moreau", "Takahashi", "Brennan", "Castellanos", "Novak", "Adeyemi", "Halvorsen",
-    "Iyer", "Kowalczyk", "Rasmussen", "Delacroix", "Mbeki", "Sorensen", "Vasquez", "Whitlock", "Yamada",
-    "Zielinski", "Abernathy", "Bauer", "Chaudhry", "Dunmore", "Eklund", "Fairweather", "Grünwald", "Haddad",
-    "Ivanova", "Jablonski", "Kaur", "Lachance", "Marchetti", "Nakamura", "Oyelaran", "Petrakis", "Quintero",
-    "Rautio", "Szabo", "Tremblay", "Ueda", "Villeneuve", "Wakefield", "Xu", "Yilmaz", "Zapata", "Achterberg",
-    "Boateng", "Cardoso", "Drummond", "Esposito", "Fontaine", "Gallagher", "Hoffmann", "Ibarra", "Jovanovic",
+    "Okafor", "Lindqvist", "Moreau", "Takahashi", "Brennan", "Castellanos", "Novak", "Adeyemi", "Halvorsen", "Iyer",
+    "Kowalczyk", "Rasmussen", "Delacroix", "Mbeki", "Sorensen", "Vasquez", "Whitlock", "Yamada", "Zielinski",
+    "Abernathy", "Bauer", "Chaudhry", "Dunmore", "Eklund", "Fairweather", "Grünwald", "Haddad", "Ivanova",
+    "Jablonski", "Kaur", "Lachance", "Marchetti", "Nakamura", "Oyelaran", "Petrakis", "Quintero", "Rautio", "Szabo",
+    "Tremblay", "Ueda", "Villeneuve", "Wakefield", "Xu", "Yilmaz", "Zapata", "Achterberg", "Boateng", "Cardoso",
+    "Drummond", "Esposito", "Fontaine", "Gallagher", "Hoffmann", "Ibarra", "Jovanovic",
 ]
 
 INSTITUTES = [
-    "Calder Planetary Institute", "Westmere University", "Harrowgate Space Centre", "Institute for Outer Solar System Studies",
-    "Okonkwo Laboratory for Remote Sensing", "Brightwater Polytechnic", "Department of Earth and Planetary Sciences at Eastvale",
-    "Kessler Centre for Lunar Research", "Northfield Institute of Technology", "Aldmoor Astrophysical Laboratory",
-    "Rivenhall College", "Tarnow Institute of Geophysics", "Sunderby Space Research Centre", "Marlow Academy of Sciences",
-    "Pellham Observatory Trust", "Corran Institute for Comet Studies", "Ashgrove University", "Delft Mountain Research Station",
-    "Quarry Hill Planetary Lab", "Ravensworth Centre for Space Physics", "Valmont Institute of Astronomy",
-    "Greystone University", "Lakeshore Institute of Planetary Geology", "Ostwick Centre for Ice Worlds",
+    "Calder Planetary Institute", "Westmere University", "Harrowgate Space Centre",
+    "Institute for Outer Solar System Studies", "Okonkwo Laboratory for Remote Sensing", "Brightwater Polytechnic",
+    "Department of Earth and Planetary Sciences at Eastvale", "Kessler Centre for Lunar Research",
+    "Northfield Institute of Technology", "Aldmoor Astrophysical Laboratory", "Rivenhall College",
+    "Tarnow Institute of Geophysics", "Sunderby Space Research Centre", "Marlow Academy of Sciences",
+    "Pellham Observatory Trust", "Corran Institute for Comet Studies", "Ashgrove University",
+    "Delft Mountain Research Station", "Quarry Hill Planetary Lab", "Ravensworth Centre for Space Physics",
+    "Valmont Institute of Astronomy", "Greystone University", "Lakeshore Institute of Planetary Geology",
+    "Ostwick Centre for Ice Worlds",
 ]
 
 OBSERVATORIES = [
     "Harlow Ridge Observatory", "Cerro Alto array", "Mount Tessaly telescope", "Kaimana Peak Observatory",
     "Eskerdale radio dish", "Brannock infrared telescope", "Sable Point Observatory", "Ullswater solar array",
-    "Greenhollow survey telescope", "Altamira Plateau array", "Vinterberg radio observatory", "Coralline Bay telescope",
+    "Greenhollow survey telescope", "Altamira Plateau array", "Vinterberg radio observatory",
+    "Coralline Bay telescope",
 ]
 
 NAMEROOT = [
@@ -78,10 +80,10 @@ FEATURES = [
     "ring arc", "subsurface ocean", "dust storm", "cryovolcano", "ridge belt", "patch of chaos terrain",
     "basin floor", "ejecta blanket", "fault scarp", "layered deposit", "haze layer", "methane lake",
     "sulfur frost deposit", "tidal fracture", "regolith blanket", "central peak", "volcanic plain", "ice cliff",
-    "auroral oval", "radiation belt", "boulder field", "salt flat", "river delta", "landslide scar",
-    "impact basin", "lobate scarp", "mud volcano", "frost streak", "dark streak", "bright spot",
-    "ammonia cloud band", "storm vortex", "magnetic anomaly", "gully network", "fracture zone", "crater chain",
-    "impact melt sheet", "pit chain", "wrinkle ridge", "nitrogen glacier", "sinkhole",
+    "auroral oval", "radiation belt", "boulder field", "salt flat", "river delta", "landslide scar", "impact basin",
+    "lobate scarp", "mud volcano", "frost streak", "dark streak", "bright spot", "ammonia cloud band",
+    "storm vortex", "magnetic anomaly", "gully network", "fracture zone", "crater chain", "impact melt sheet",
+    "pit chain", "wrinkle ridge", "nitrogen glacier", "sinkhole",
 ]
 
 INSTRUMENTS = [
@@ -105,21 +107,22 @@ QUANTITIES = [
 
 PROCESSES = [
     "tidal flexing", "space weathering", "the sublimation of surface ice", "slow convection in the mantle",
-    "micrometeorite bombardment", "volcanic resurfacing", "seasonal frost deposition", "sputtering by charged particles",
-    "impact gardening of the regolith", "wind erosion", "outgassing from deep fractures",
-    "the freezing of an ancient ocean", "thermal cracking", "the settling of fine dust", "hydrothermal circulation",
-    "the gradual spin-down of the body", "photochemistry in the upper atmosphere", "the collapse of buried ice",
-    "solar wind stripping", "ice tectonics", "crustal cooling and contraction", "repeated flooding by lava",
-    "the migration of the giant planets", "landslides on steep slopes", "the slow creep of glacial ice",
+    "micrometeorite bombardment", "volcanic resurfacing", "seasonal frost deposition",
+    "sputtering by charged particles", "impact gardening of the regolith", "wind erosion",
+    "outgassing from deep fractures", "the freezing of an ancient ocean", "thermal cracking",
+    "the settling of fine dust", "hydrothermal circulation", "the gradual spin-down of the body",
+    "photochemistry in the upper atmosphere", "the collapse of buried ice", "solar wind stripping", "ice tectonics",
+    "crustal cooling and contraction", "repeated flooding by lava", "the migration of the giant planets",
+    "landslides on steep slopes", "the slow creep of glacial ice",
 ]
 
 ADJ = [
     "faint", "unexpected", "seasonal", "persistent", "narrow", "broad", "ancient", "young", "bright", "dark",
     "layered", "fractured", "subtle", "striking", "patchy", "uneven", "elongated", "circular", "shallow", "deep",
     "smooth", "rugged", "isolated", "extensive", "compact", "diffuse", "remarkable", "puzzling", "well-preserved",
-    "heavily eroded", "slightly tilted", "sharply defined", "long-lived", "short-lived", "reddish", "bluish",
-    "icy", "dusty", "rocky", "frozen", "variable", "intermittent", "asymmetric", "curved", "sinuous", "jagged",
-    "pitted", "glassy", "crumbling", "massive", "modest", "sprawling", "hidden", "exposed", "steep", "irregular",
+    "heavily eroded", "slightly tilted", "sharply defined", "long-lived", "short-lived", "reddish", "bluish", "icy",
+    "dusty", "rocky", "frozen", "variable", "intermittent", "asymmetric", "curved", "sinuous", "jagged", "pitted",
+    "glassy", "crumbling", "massive", "modest", "sprawling", "hidden", "exposed", "steep", "irregular",
     "distinctive", "lopsided", "speckled", "ridged",
 ]
 
@@ -128,12 +131,12 @@ V_FIND = [
     "picked out", "traced", "located", "photographed", "resolved", "surveyed", "charted", "uncovered",
 ]
 V_MEAS = [
-    "measure", "constrain", "estimate", "pin down", "refine", "recalculate", "track", "monitor", "map",
-    "derive", "narrow down", "re-examine",
+    "measure", "constrain", "estimate", "pin down", "refine", "recalculate", "track", "monitor", "map", "derive",
+    "narrow down", "re-examine",
 ]
 V_MEAS_PAST = [
-    "measured", "constrained", "estimated", "refined", "recalculated", "tracked", "monitored", "mapped",
-    "derived", "narrowed down", "re-examined", "pinned down",
+    "measured", "constrained", "estimated", "refined", "recalculated", "tracked", "monitored", "mapped", "derived",
+    "narrowed down", "re-examined", "pinned down",
 ]
 
 SCIROLE = [
@@ -186,26 +189,39 @@ GOALS = [
 
 QUOTES = [
     "We did not expect the signal to be this clear", "Every new orbit seems to add another surprise",
-    "This is the kind of data set people will be mining for decades", "Honestly, the first image made the whole room go quiet",
-    "It looks simple in the pictures, but the physics behind it is messy", "We are still arguing about what it means, and that is healthy",
-    "The spacecraft is performing better than anyone on the team hoped", "Nobody wanted to believe it until we had three independent passes",
+    "This is the kind of data set people will be mining for decades",
+    "Honestly, the first image made the whole room go quiet",
+    "It looks simple in the pictures, but the physics behind it is messy",
+    "We are still arguing about what it means, and that is healthy",
+    "The spacecraft is performing better than anyone on the team hoped",
+    "Nobody wanted to believe it until we had three independent passes",
     "It changes how we think about small icy worlds", "We built this instrument for exactly this moment",
-    "The numbers line up with the models, which almost never happens", "There is clearly more going on below the surface than we assumed",
+    "The numbers line up with the models, which almost never happens",
+    "There is clearly more going on below the surface than we assumed",
     "You can see the layers stacked like pages in a book", "The hardest part was keeping the detector cold enough",
     "Our job now is to rule out the boring explanations first", "It is a beautiful and slightly frustrating result",
-    "I have looked at that terrain for years and never noticed it", "The public archive will open as soon as the calibration is done",
-    "We will need a lander to settle this question", "The navigation had to be accurate to within a few hundred metres",
+    "I have looked at that terrain for years and never noticed it",
+    "The public archive will open as soon as the calibration is done",
+    "We will need a lander to settle this question",
+    "The navigation had to be accurate to within a few hundred metres",
 ]
 
 DEG = ["noticeably", "slightly", "considerably", "somewhat", "substantially", "marginally", "markedly", "much"]
 CMP = ["higher", "lower", "larger", "smaller"]
 DIRECTION = ["northern", "southern", "eastern", "western", "north-eastern", "south-western"]
-ORD = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth"]
+ORD = [
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+    "twelfth",
+]
 NUMW = ["six", "seven", "eight", "nine", "ten", "eleven", "twelve", "five"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "December",
+]
 SEASONS = ["spring", "summer", "autumn", "winter"]
-AGENCY_WORDS = ["space agency", "research council", "science ministry", "consortium of universities", "funding panel"]
+AGENCY_WORDS = [
+    "space agency", "research council", "science ministry", "consortium of universities", "funding panel",
+]
 
 
 def _n(lo: int, hi: int):
@@ -317,19 +333,20 @@ INTROS = [
     "In {MONTH} {YEAR}, ", "During the {ORD} close pass, ", "According to {PERSON}, ", "Within a few weeks, ",
     "By contrast, ", "For the first time, ", "After months of calibration, ", "Earlier this year, ",
     "Seen from orbit, ", "On closer inspection, ", "Somewhat surprisingly, ", "As {PL} pointed out, ",
-    "Over the next decade, ", "In the raw {DATA}, ", "Taken together, ", "In practical terms, ",
-    "Until recently, ", "At first glance, ", "Later in the mission, ", "Even so, ", "In hindsight, ",
-    "From a distance, ", "Early in the cruise phase, ", "In the months that followed, ", "Crucially, ",
+    "Over the next decade, ", "In the raw {DATA}, ", "Taken together, ", "In practical terms, ", "Until recently, ",
+    "At first glance, ", "Later in the mission, ", "Even so, ", "In hindsight, ", "From a distance, ",
+    "Early in the cruise phase, ", "In the months that followed, ", "Crucially, ",
 ]
 
 TAILS = [
     ", a finding that surprised several members of the team", ", according to a preliminary analysis by {PERSON}",
     ", although the uncertainties remain large", ", which hints at {PROC} beneath the surface",
     ", at least in the {DIRECTION} hemisphere", ", as {PL} had predicted several years earlier",
-    ", though the team is cautious about drawing firm conclusions", ", based on {DATA} gathered over {ORBITS} orbits",
-    ", a point the mission's critics have raised before", ", which should become clearer once more {DATA} arrive",
-    ", in line with measurements from the {OBS}", ", a detail that was easy to overlook in the early {DATA}",
-    ", and the pattern repeats on the far side", ", something no previous spacecraft could have seen",
+    ", though the team is cautious about drawing firm conclusions",
+    ", based on {DATA} gathered over {ORBITS} orbits", ", a point the mission's critics have raised before",
+    ", which should become clearer once more {DATA} arrive", ", in line with measurements from the {OBS}",
+    ", a detail that was easy to overlook in the early {DATA}", ", and the pattern repeats on the far side",
+    ", something no previous spacecraft could have seen",
     ", according to a report circulated among mission scientists", ", well beyond what the original plan required",
 ]
 
@@ -337,9 +354,14 @@ TITLES = [
     "{M} {CRAFTD} finds {a:ADJ} {FEAT} on {B}", "What the {INSTR} revealed about {B}",
     "New maps of {PLACE} hint at {FINDING}", "{B} is more active than we thought, {M} data suggest",
     "Inside the {M} mission's first year at {B}", "Scientists puzzle over {ADJ} {FEAT} near {PLACE}",
-    "How {PROC} shapes the surface of {B}", "{M} team measures the {QTY} of {B}",
-    "A closer look at {PLACE} on {B}", "The long road to {B}: an interview with {P}",
+    "How {PROC} shapes the surface of {B}", "{M} team measures the {QTY} of {B}", "A closer look at {PLACE} on {B}",
+    "The long road to {B}: an interview with {P}",
 ]
+
+NO_INTRO_WORDS = frozenset(
+    "if when because not in at during within over seen compared for earlier even once after by on before "
+    "one some many a an roughly tiny nothing there it older cut add bake sow water".split()
+)
 
 
 def make_context(rng: random.Random) -> dict[str, str]:
@@ -358,4 +380,7 @@ def make_context(rng: random.Random) -> dict[str, str]:
     }
 
 
-GRAMMAR = Grammar(slots=SLOTS, frames=FRAMES, intros=INTROS, tails=TAILS, titles=TITLES, intro_p=0.3, tail_p=0.25)
+GRAMMAR = Grammar(
+    slots=SLOTS, frames=FRAMES, intros=INTROS, tails=TAILS, titles=TITLES, intro_p=0.3, tail_p=0.25,
+    no_intro_words=NO_INTRO_WORDS,
+)

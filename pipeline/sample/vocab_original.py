@@ -12,13 +12,13 @@ import random
 from pipeline.sample.grammar import Grammar
 
 DISHES = [
-    "barley soup", "onion tart", "rye bread", "plum dumplings", "lentil stew", "apple crumble", "pickled cabbage",
-    "oat porridge", "buttermilk scones", "leek pie", "braised beans", "herb omelette", "potato cakes", "pear compote",
-    "salt cod fritters", "seed cake", "mushroom broth", "pea and ham soup", "gingerbread", "rhubarb fool",
-    "cheese dumplings", "mutton hotpot", "bread pudding", "spiced lentils", "cabbage rolls", "cornmeal mush",
-    "baked custard", "fish pie", "treacle tart", "beetroot soup", "herring in oatmeal", "steamed suet pudding",
-    "flatbread with dill", "carrot jam", "nettle soup", "pickled eggs", "bean and bacon broth", "honey cake",
-    "saffron buns", "pumpkin fritters", "caraway rolls", "chicken and barley stew",
+    "barley soup", "onion tart", "rye bread", "plum cobbler", "lentil stew", "apple crumble", "pickled cabbage",
+    "oat porridge", "buttermilk soda bread", "leek pie", "bean casserole", "herb omelette", "potato bake",
+    "pear compote", "salt cod hash", "seed cake", "mushroom broth", "pea and ham soup", "gingerbread",
+    "rhubarb fool", "cheese pudding", "mutton hotpot", "bread pudding", "spiced lentil pottage", "stuffed cabbage",
+    "cornmeal mush", "baked custard", "fish pie", "treacle tart", "beetroot soup", "herring in oatmeal",
+    "steamed suet pudding", "flatbread with dill", "carrot jam", "nettle soup", "egg custard pie",
+    "bean and bacon broth", "honey cake", "saffron loaf", "pumpkin pie", "caraway loaf", "chicken and barley stew",
 ]
 
 INGREDIENTS = [
@@ -37,23 +37,25 @@ HERBS = [
 TOOLS = [
     "cast iron skillet", "earthenware crock", "wooden spoon", "mortar and pestle", "copper pan", "bread trough",
     "fine sieve", "rolling pin", "butter churn", "hand mill", "stone jar", "baking sheet", "heavy kettle",
-    "pudding basin", "clay oven", "griddle", "mixing bowl", "chopping board", "paring knife", "ladle",
-    "jelly bag", "salting tub", "preserving pan", "flour bin", "tin mould", "meat safe",
+    "pudding basin", "clay oven", "griddle", "mixing bowl", "chopping board", "paring knife", "ladle", "jelly bag",
+    "salting tub", "preserving pan", "flour bin", "tin mould", "meat safe",
 ]
 
 TECHNIQUES = [
     "slow simmering", "dry salting", "cold smoking", "lacto-fermentation", "braising", "kneading by hand",
     "proving the dough overnight", "blanching", "folding in the egg whites", "rendering fat", "steaming in a cloth",
-    "baking in the dying heat of the oven", "pickling in brine", "drying on racks near the stove", "potting under butter",
-    "clarifying the stock", "rubbing the fat into the flour", "reducing the liquid by half", "scalding the milk",
+    "baking in the dying heat of the oven", "pickling in brine", "drying on racks near the stove",
+    "potting under butter", "clarifying the stock", "rubbing the fat into the flour", "reducing the liquid by half",
+    "scalding the milk",
 ]
 
 PLANTS = [
-    "runner beans", "broad beans", "courgettes", "rhubarb", "sweet peas", "marigolds", "lavender", "gooseberries",
-    "parsnips", "kale", "chard", "garlic", "shallots", "blackcurrants", "raspberries", "strawberries", "lettuces",
-    "radishes", "spring onions", "beetroot", "celery", "tomatoes", "cucumbers", "squashes", "sunflowers",
-    "nasturtiums", "sweet williams", "dahlias", "apple trees", "pear trees", "quinces", "leeks", "spinach",
-    "cabbages", "carrots", "early potatoes", "climbing roses", "hollyhocks", "wallflowers", "asparagus",
+    "runner beans", "broad beans", "courgettes", "rhubarb crowns", "sweet peas", "marigolds", "lavender bushes",
+    "gooseberries", "parsnips", "kale plants", "chard plants", "garlic bulbs", "shallots", "blackcurrants",
+    "raspberries", "strawberries", "lettuces", "radishes", "spring onions", "beetroots", "celery plants",
+    "tomatoes", "cucumbers", "squashes", "sunflowers", "nasturtiums", "sweet williams", "dahlias", "apple trees",
+    "pear trees", "quinces", "leeks", "spinach plants", "cabbages", "carrots", "early potatoes", "climbing roses",
+    "hollyhocks", "wallflowers", "asparagus crowns",
 ]
 
 GARDEN_TASKS = [
@@ -69,11 +71,13 @@ SOILS = [
     "heavy clay", "sandy loam", "chalky soil", "peaty ground", "stony soil", "rich black loam", "thin acid soil",
     "silty river soil",
 ]
-AMENDMENTS = ["well-rotted manure", "leaf mould", "garden compost", "wood ash", "grit", "seaweed", "spent hops", "bone meal"]
+AMENDMENTS = [
+    "well-rotted manure", "leaf mould", "garden compost", "wood ash", "grit", "seaweed", "spent hops", "bone meal",
+]
 
 PESTS = [
-    "slugs", "aphids", "blackfly", "cabbage white caterpillars", "pigeons", "vine weevils", "carrot fly",
-    "snails", "wireworms", "mice", "rabbits", "blight",
+    "slugs", "aphids", "blackfly", "cabbage white caterpillars", "pigeons", "vine weevils", "carrot fly", "snails",
+    "wireworms", "mice", "rabbits", "blight",
 ]
 
 CENTURIES = [
@@ -103,35 +107,40 @@ PLACES = [
 ]
 
 SOURCES = [
-    "household account books", "a handwritten recipe notebook", "parish records", "letters home",
-    "a seed catalogue", "a domestic manual", "diaries kept by farm wives", "shop ledgers", "old newspaper columns",
-    "oral histories", "inventories made after a death", "a schoolteacher's memoir", "estate records",
+    "household account books", "handwritten recipe notebooks", "parish records", "letters home",
+    "old seed catalogues", "domestic manuals", "diaries kept by farm wives", "shop ledgers",
+    "old newspaper columns", "oral histories", "inventories made after a death",
+    "the memoirs of village schoolteachers", "estate records",
 ]
 
 FIRST = [
     "Martha", "Edwin", "Harriet", "Walter", "Agnes", "Albert", "Florence", "Jacob", "Ada", "Samuel", "Clara",
-    "Thomas", "Eliza", "Arthur", "Nellie", "George", "Beatrice", "Frederick", "Winifred", "Horace", "Maud",
-    "Percy", "Lottie", "Silas", "Ivy", "Ezra", "Dora", "Cyril", "Mabel", "Reuben", "Hester", "Ambrose",
+    "Thomas", "Eliza", "Arthur", "Nellie", "George", "Beatrice", "Frederick", "Winifred", "Horace", "Maud", "Percy",
+    "Lottie", "Silas", "Ivy", "Ezra", "Dora", "Cyril", "Mabel", "Reuben", "Hester", "Ambrose",
 ]
 LAST = [
-    "Pennington", "Thwaite", "Ashworth", "Calloway", "Hargreaves", "Merriweather", "Oakes", "Bramley",
-    "Fenwick", "Gable", "Holloway", "Kettering", "Lindley", "Marsh", "Northcott", "Pettigrew", "Rudd",
-    "Stainforth", "Tolliver", "Underwood", "Venables", "Whitcombe", "Yardley", "Copeland", "Dimmock",
-    "Ellery", "Fairbairn", "Greaves", "Hebden", "Ingleby",
+    "Pennington", "Thwaite", "Ashworth", "Calloway", "Hargreaves", "Merriweather", "Oakes", "Bramley", "Fenwick",
+    "Gable", "Holloway", "Kettering", "Lindley", "Marsh", "Northcott", "Pettigrew", "Rudd", "Stainforth",
+    "Tolliver", "Underwood", "Venables", "Whitcombe", "Yardley", "Copeland", "Dimmock", "Ellery", "Fairbairn",
+    "Greaves", "Hebden", "Ingleby",
 ]
 
 ADJ = [
     "plain", "hearty", "thrifty", "fragrant", "golden", "crumbly", "tender", "sturdy", "humble", "generous",
-    "simple", "rustic", "sharp", "mellow", "sweet", "sour", "smoky", "creamy", "dense", "light", "crisp",
-    "modest", "patient", "frugal", "warming", "old-fashioned", "reliable", "seasonal", "homely", "robust",
+    "simple", "rustic", "sharp", "mellow", "sweet", "sour", "smoky", "creamy", "dense", "light", "crisp", "modest",
+    "patient", "frugal", "warming", "old-fashioned", "reliable", "seasonal", "homely", "robust",
 ]
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "December",
+]
 SEASONS = ["spring", "summer", "autumn", "winter"]
 NUMW = ["two", "three", "four", "five", "six", "eight", "ten", "a dozen"]
 ROOMS = ["kitchen", "scullery", "back kitchen", "pantry", "cellar", "yard", "wash house", "parlour"]
-WEATHER = ["a late frost", "a wet spring", "a long dry summer", "an early autumn gale", "a hard winter", "a mild winter"]
+WEATHER = [
+    "a late frost", "a wet spring", "a long dry summer", "an early autumn gale", "a hard winter", "a mild winter",
+]
 
 
 def _n(lo: int, hi: int):
@@ -139,7 +148,9 @@ def _n(lo: int, hi: int):
 
 
 SLOTS = {
-    "DISH": DISHES, "INGR": INGREDIENTS, "HERB": HERBS, "TOOL": TOOLS, "TECH": TECHNIQUES, "PLANT": PLANTS,
+    "DISH": DISHES, "INGR": INGREDIENTS, "HERB": HERBS, "TOOL": TOOLS, "STRAINER": [
+        "fine sieve", "jelly bag", "muslin cloth", "colander", "hair sieve",
+    ], "TECH": TECHNIQUES, "PLANT": PLANTS,
     "GTASK": GARDEN_TASKS, "SOIL": SOILS, "AMEND": AMENDMENTS, "PEST": PESTS, "CENT": CENTURIES,
     "ITEM": HOUSE_ITEMS, "OCC": OCCUPATIONS, "PLACE": PLACES, "SRC": SOURCES, "ADJ": ADJ, "MONTH": MONTHS,
     "SEASON": SEASONS, "NUMW": NUMW, "ROOM": ROOMS, "WEATHER": WEATHER,
@@ -172,7 +183,7 @@ KITCHEN = [
     "when {INGR} was scarce, cooks simply used more {INGR} and nobody complained.",
     "the {DISH} is at its best on a cold evening in {MONTH}, eaten straight from the oven.",
     "in some households the {DISH} was made only once a year, for a harvest supper or a wedding.",
-    "strain the liquid through {a:TOOL} and press gently to extract every last drop.",
+    "strain the liquid through {a:STRAINER} and press gently to extract every last drop.",
     "it is worth toasting the {INGR} in a dry pan first, which gives a {ADJ} nutty note.",
 ]
 
@@ -252,10 +263,15 @@ INTROS = [
 ]
 
 TAILS = [
-    ", or so the old saying goes", ", as {PL} recalls", ", at least in the better years",
-    ", according to {SRC}", ", which saved both time and fuel", ", much to the annoyance of the neighbours",
+    ", or so the old saying goes", ", as {PL} recalls", ", at least in the better years", ", according to {SRC}",
+    ", which saved both time and fuel", ", much to the annoyance of the neighbours",
     ", though opinions differed from house to house", ", especially after {WEATHER}",
 ]
+
+NO_INTRO_WORDS = frozenset(
+    "if when because not in at during within over seen compared for earlier even once after by on before "
+    "one some many a an roughly tiny nothing there it older cut add bake sow water".split()
+)
 
 
 def make_context(rng: random.Random) -> dict[str, str]:
@@ -263,8 +279,9 @@ def make_context(rng: random.Random) -> dict[str, str]:
     return {"P": f"{first} {last}", "PL": last}
 
 
-THEMES = {
-    "kitchen": Grammar(slots=SLOTS, frames=KITCHEN + SHARED, intros=INTROS, tails=TAILS, intro_p=0.25, tail_p=0.2),
-    "garden": Grammar(slots=SLOTS, frames=GARDEN + SHARED, intros=INTROS, tails=TAILS, intro_p=0.25, tail_p=0.2),
-    "history": Grammar(slots=SLOTS, frames=HISTORY + SHARED, intros=INTROS, tails=TAILS, intro_p=0.25, tail_p=0.2),
-}
+def _theme(frames: list[str]) -> Grammar:
+    return Grammar(slots=SLOTS, frames=frames + SHARED, intros=INTROS, tails=TAILS, intro_p=0.25, tail_p=0.2,
+                   no_intro_words=NO_INTRO_WORDS)
+
+
+THEMES = {"kitchen": _theme(KITCHEN), "garden": _theme(GARDEN), "history": _theme(HISTORY)}

@@ -113,6 +113,8 @@ def build_train_dataset(blend: Sequence[tuple[float, str]], num_samples: int, to
         _check_prefix(prefix)
     prefixes = [p for _, p in blend]
     weights = [float(w) for w, _ in blend]
+    if sum(weights) <= 0:
+        raise ConfigError("the training blend's weights sum to 0")
     # A single prefix goes straight to a GPTDataset; megatron rejects weights there.
     train_blend = (prefixes, weights if len(prefixes) > 1 else None)
     config = _dataset_config(tokenizer, seq_length, seed, cache_dir, [train_blend, None, None])
@@ -138,10 +140,14 @@ def build_valid_datasets(prefixes: dict[str, str], tokenizer: HFTokenizer, seq_l
 
 
 def get_batch(dataset, indices: Iterable[int], device: torch.device) -> dict[str, torch.Tensor]:
-    """Samples ``indices`` stacked into a batch: tokens, labels, loss_mask, position_ids, attention_mask.
+    """Samples ``indices`` as a batch: tokens, labels, loss_mask, position_ids ``[b, s]`` and attention_mask.
 
-    ``attention_mask`` is megatron's: ``[b, 1, s, s]`` booleans, True where attention is *masked*.
+    ``attention_mask`` is megatron's causal mask, True where attention is *masked*. Every sample
+    has the same one (no per-document masking), so it is sent once as ``[1, 1, s, s]`` and
+    broadcast, not as ``[b, 1, s, s]`` (134 MB per micro-batch at seq 4096, micro-batch 8).
     """
     samples = [dataset[int(i)] for i in indices]
-    return {key: torch.stack([s[key] for s in samples]).to(device) for key in
-            ("tokens", "labels", "loss_mask", "position_ids", "attention_mask")}
+    batch = {key: torch.stack([s[key] for s in samples]).to(device)
+             for key in ("tokens", "labels", "loss_mask", "position_ids")}
+    batch["attention_mask"] = samples[0]["attention_mask"].unsqueeze(0).to(device)
+    return batch

@@ -8,6 +8,7 @@ process can train more than once (pretrain then CPT; pytest runs many).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -16,10 +17,11 @@ from typing import Iterator
 import numpy as np
 import torch
 from megatron.core import parallel_state
+from megatron.core.rerun_state_machine import destroy_rerun_state_machine, initialize_rerun_state_machine
 from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
 from pipeline.errors import ConfigError
-from pipeline.train.cpu_compat import enable_cpu_mode
+from pipeline.train.cpu_compat import disable_cpu_mode, enable_cpu_mode
 
 _ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK")
 
@@ -50,6 +52,15 @@ def init_distributed(device: torch.device) -> None:
     torch.distributed.init_process_group(backend="gloo" if device.type == "cpu" else "nccl",
                                          rank=0, world_size=1)
     parallel_state.initialize_model_parallel(1, 1)
+    # megatron's rerun state machine (result validation; off). Initialised explicitly, since
+    # implicit initialisation warns; the explicit one announces itself at WARNING, so mute that.
+    rerun_logger = logging.getLogger("megatron.core.rerun_state_machine")
+    level = rerun_logger.level
+    rerun_logger.setLevel(logging.ERROR)
+    try:
+        initialize_rerun_state_machine()
+    finally:
+        rerun_logger.setLevel(level)
 
 
 def seed_everything(seed: int) -> None:
@@ -65,11 +76,14 @@ def seed_everything(seed: int) -> None:
 
 
 def teardown_distributed(saved_env: dict | None = None) -> None:
-    """Undo :func:`init_distributed` (safe when only part of it ran); restore ``saved_env``."""
+    """Undo :func:`init_distributed` (safe when only part of it ran): process group, megatron's
+    parallel state, the CPU compatibility layer; restore ``saved_env``."""
     if parallel_state.model_parallel_is_initialized():
         parallel_state.destroy_model_parallel()
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+    destroy_rerun_state_machine()
+    disable_cpu_mode()
     for key, value in (saved_env or {}).items():
         if value is None:
             os.environ.pop(key, None)

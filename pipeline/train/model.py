@@ -22,7 +22,7 @@ from megatron.core.models.gpt.gpt_layer_specs import (
     get_gpt_layer_with_transformer_engine_spec,
 )
 from megatron.core.transformer.enums import AttnBackend, AttnMaskType
-from megatron.core.transformer.module import MegatronModule
+from megatron.core.transformer.module import Float16Module, MegatronModule
 from megatron.core.transformer.transformer_config import TransformerConfig
 
 from pipeline.config import ModelConfig, PrecisionConfig
@@ -108,23 +108,28 @@ class SDPACoreAttention(MegatronModule):
         return out.permute(2, 0, 1, 3).reshape(s, b, h * d)
 
 
+def check_precision(model_cfg: ModelConfig, precision: PrecisionConfig, device: torch.device,
+                    te_available: bool) -> None:
+    """FP8 needs TransformerEngine on a GPU (ConfigError), and pays off only for wide models (warning)."""
+    if precision.dtype != "fp8":
+        return
+    if device.type != "cuda" or not te_available:
+        reason = "no GPU" if device.type != "cuda" else "transformer_engine is not installed"
+        raise ConfigError(f"invalid value for 'precision.dtype': fp8 needs TransformerEngine on a GPU "
+                          f"({reason}); use bf16")
+    if model_cfg.hidden_size < FP8_MIN_HIDDEN:
+        warnings.warn(
+            f"FP8 at hidden_size {model_cfg.hidden_size} is likely slower than BF16: on an H100 a "
+            f"0.37B model (hidden 1024) trained at 0.94x BF16 throughput with FP8 delayed scaling; "
+            f"FP8 paid off only from about hidden {FP8_MIN_HIDDEN} up (1.28x at hidden 4096).",
+            stacklevel=3)
+
+
 def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, device: torch.device) -> TransformerConfig:
     """The TransformerConfig for ``model_cfg`` in Llama form."""
     on_cpu = device.type == "cpu"
-    te = have_transformer_engine()
-    fp8_kwargs = {}
-    if precision.dtype == "fp8":
-        if on_cpu or not te:
-            raise ConfigError(
-                "invalid value for 'precision.dtype': fp8 needs TransformerEngine on a GPU "
-                f"({'no GPU' if on_cpu else 'transformer_engine is not installed'}); use bf16")
-        if model_cfg.hidden_size < FP8_MIN_HIDDEN:
-            warnings.warn(
-                f"FP8 at hidden_size {model_cfg.hidden_size} is likely slower than BF16: measured on "
-                f"an H100, a 0.37B model (hidden 1024) trained at 0.94x BF16 throughput with FP8 "
-                f"delayed scaling; FP8 paid off only from about hidden {FP8_MIN_HIDDEN} up.",
-                stacklevel=2)
-        fp8_kwargs = {"fp8": "hybrid", "fp8_recipe": precision.fp8_recipe}
+    check_precision(model_cfg, precision, device, have_transformer_engine())
+    fp8_kwargs = {"fp8": "hybrid", "fp8_recipe": precision.fp8_recipe} if precision.dtype == "fp8" else {}
     half = precision.dtype in ("bf16", "fp8")  # fp8 trains with bf16 weights and activations
     return TransformerConfig(
         num_layers=model_cfg.num_layers,
@@ -146,6 +151,7 @@ def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, devic
         pipeline_dtype=torch.bfloat16 if half else torch.float32,
         use_cpu_initialization=on_cpu,
         attention_backend=AttnBackend.local if on_cpu else AttnBackend.auto,
+        cuda_graph_scope=[],  # = megatron's default "full", minus its deprecation warning
         **fp8_kwargs,
     )
 
@@ -161,10 +167,11 @@ def layer_spec(use_te: bool):
 
 def build_model(model_cfg: ModelConfig, vocab_size: int, precision: PrecisionConfig,
                 device: torch.device | str) -> GPTModel:
-    """A GPTModel on ``device`` in fp32 (bf16/fp8 casting is megatron's Float16Module, see :func:`wrap_model`).
+    """The bare GPTModel on ``device``, parameters in fp32 (or bf16 for bf16/fp8 precision).
 
-    Needs torch.distributed and megatron's model-parallel state initialised
-    (:func:`pipeline.train.distributed.init_distributed`).
+    Checkpoints are written from and loaded into this bare model. For forward passes wrap it with
+    :func:`wrap_for_precision` (and megatron's DDP for training). Needs torch.distributed and
+    megatron's model-parallel state (:func:`pipeline.train.distributed.distributed_session`).
     """
     device = torch.device(device)
     config = transformer_config(model_cfg, precision, device)
@@ -181,6 +188,11 @@ def build_model(model_cfg: ModelConfig, vocab_size: int, precision: PrecisionCon
         rotary_base=model_cfg.rotary_base,
     )
     return model.to(device)
+
+
+def wrap_for_precision(model: GPTModel) -> torch.nn.Module:
+    """bf16/fp8: megatron's Float16Module (casts float inputs to bf16, returns fp32 losses); fp32: the model."""
+    return Float16Module(model.config, model) if model.config.bf16 else model
 
 
 def model_config_dict(model_cfg: ModelConfig, vocab_size: int) -> dict:

@@ -26,8 +26,8 @@ _MEGATRON_STYLE = {"rewarm_cosine": "cosine", "constant": "constant"}
 
 
 def warmup_steps(cfg: ScheduleConfig, total_steps: int) -> int:
-    # Megatron needs warmup < decay length.
-    return min(int(round(cfg.warmup_fraction * total_steps)), max(total_steps - 1, 0))
+    """``warmup_fraction * total_steps`` rounded half up, and shorter than the run (megatron needs that)."""
+    return min(math.floor(cfg.warmup_fraction * total_steps + 0.5), max(total_steps - 1, 0))
 
 
 def lr_at(cfg: ScheduleConfig, step: int, total_steps: int) -> float:

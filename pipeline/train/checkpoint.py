@@ -1,0 +1,191 @@
+"""Checkpoints with megatron ``dist_checkpointing``: full (resume) and weights-only (a new run's start).
+
+A checkpoint directory holds megatron's files plus ``checkpoint_meta.json`` (iteration, vocab
+size, model config, tokenizer sha256). It is written to ``<dir>.tmp`` and renamed into place, so
+a crash leaves the previous checkpoint or the new one, never a half-written one.
+
+Two ways to start from a checkpoint (NOTES.md, "Continued-pretraining semantics"):
+
+* :func:`load_checkpoint` resumes a run: model, optimizer (Adam moments and step), scheduler,
+  iteration and RNG.
+* :func:`load_weights` starts a new run from a base model: weights only. The caller builds a fresh
+  optimizer and schedule and starts at iteration 0 at the start of its data.
+
+Traps handled here:
+
+* The optimizer is loaded through ``optimizer.sharded_state_dict(model_sd, is_loading=True)``,
+  which first allocates the Adam moments; without it the loaded moments are silently dropped.
+* ``metadata={"distrib_optim_sharding_type": "dp_reshardable"}`` on save and load (megatron's
+  DistributedOptimizer needs it; the others ignore it), and the Adam ``step`` is restored by hand
+  (the DistributedOptimizer does not restore it).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from megatron.core import dist_checkpointing
+
+from pipeline.errors import ConfigError, InputError
+
+META_NAME = "checkpoint_meta.json"
+OPTIMIZER_METADATA = {"distrib_optim_sharding_type": "dp_reshardable"}
+
+
+# ----------------------------------------------------------------------------- paths
+def _tmp(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+def _old(path: Path) -> Path:
+    return path.with_name(path.name + ".old")
+
+
+def checkpoint_exists(path: str | Path) -> bool:
+    """True when ``path`` holds a complete checkpoint (recovering from a crash mid-swap)."""
+    path = Path(path)
+    if not path.exists() and _old(path).exists():
+        _old(path).rename(path)  # crashed between the two renames of the swap: keep the previous one
+    return (path / META_NAME).is_file()
+
+
+def read_meta(path: str | Path) -> dict:
+    path = Path(path)
+    if not checkpoint_exists(path):
+        raise InputError(f"no checkpoint at {path} (missing {META_NAME})")
+    return json.loads((path / META_NAME).read_text())
+
+
+# ----------------------------------------------------------------------------- RNG
+def rng_state() -> dict:
+    """Every RNG the loop may touch, in types ``torch.load(weights_only=True)`` accepts."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+# ----------------------------------------------------------------------------- Adam step
+def _inner_optimizers(optimizer) -> list:
+    chained = getattr(optimizer, "chained_optimizers", [optimizer])
+    return [o.optimizer for o in chained if getattr(o, "optimizer", None) is not None]
+
+
+def adam_step(optimizer) -> int:
+    """The optimizer's update count (0 before the first update)."""
+    for inner in _inner_optimizers(optimizer):
+        for group in inner.param_groups:
+            if "step" in group:  # TE's FusedAdam keeps it per param group
+                return int(group["step"])
+        for state in inner.state.values():
+            if "step" in state:  # torch's Adam(W) keeps it per parameter
+                return int(state["step"])
+    return 0
+
+
+def _set_adam_step(optimizer, step: int) -> None:
+    for inner in _inner_optimizers(optimizer):
+        if any("step" in group for group in inner.param_groups):
+            for group in inner.param_groups:
+                group["step"] = step
+        else:
+            for state in inner.state.values():
+                state["step"] = torch.tensor(float(step), dtype=torch.float32)
+
+
+# ----------------------------------------------------------------------------- save / load
+def _state(model, optimizer=None, scheduler=None, is_loading: bool = False) -> dict:
+    """The sharded state dict. ``model`` is the bare GPTModel (not the DDP/Float16 wrappers)."""
+    model_sd = model.sharded_state_dict()
+    state = {"model": model_sd}
+    if optimizer is not None:
+        state["optimizer"] = optimizer.sharded_state_dict(model_sd, is_loading=is_loading,
+                                                          metadata=OPTIMIZER_METADATA)
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    return state
+
+
+def save_checkpoint(path: str | Path, model, optimizer, scheduler, iteration: int, meta: dict) -> Path:
+    """Write a full checkpoint to ``path`` atomically (replacing one that is there)."""
+    path = Path(path)
+    tmp = _tmp(path)
+    if tmp.exists():
+        shutil.rmtree(tmp)  # leftover of a crashed save
+    tmp.mkdir(parents=True)
+    state = _state(model, optimizer, scheduler)
+    state.update(iteration=iteration, adam_step=adam_step(optimizer), rng=rng_state())
+    dist_checkpointing.save(state, str(tmp))
+    (tmp / META_NAME).write_text(json.dumps({**meta, "iteration": iteration}, indent=2, sort_keys=True))
+    # Swap: path -> path.old, tmp -> path, drop path.old. checkpoint_exists() repairs a crash in between.
+    if path.exists():
+        if _old(path).exists():
+            shutil.rmtree(_old(path))
+        path.rename(_old(path))
+    tmp.rename(path)
+    if _old(path).exists():
+        shutil.rmtree(_old(path))
+    return path
+
+
+def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> int:
+    """Resume: restore model, optimizer, scheduler and RNG from ``path``; returns the iteration.
+
+    Call after the optimizer and scheduler are built. ``scheduler`` must have been built for the
+    same schedule (the caller checks); the optimizer's LR bounds are those of the current config.
+    """
+    path = Path(path)
+    lr_bounds = [(g.get("max_lr"), g.get("min_lr")) for g in optimizer.param_groups]
+    loaded = dist_checkpointing.load(_state(model, optimizer, scheduler, is_loading=True), str(path))
+    model.load_state_dict(loaded["model"])
+    optimizer.load_state_dict(loaded["optimizer"])
+    # Param groups come back with the checkpoint's max_lr/min_lr; the current config decides.
+    for group, (max_lr, min_lr) in zip(optimizer.param_groups, lr_bounds):
+        group["max_lr"], group["min_lr"] = max_lr, min_lr
+    _set_adam_step(optimizer, int(loaded["adam_step"]))
+    scheduler.load_state_dict(loaded["scheduler"])
+    set_rng_state(loaded["rng"])
+    return int(loaded["iteration"])
+
+
+def load_weights(path: str | Path, model) -> dict:
+    """Weights-only: load the model weights from ``path`` into the bare GPTModel; returns the meta."""
+    path = Path(path)
+    meta = read_meta(path)
+    loaded = dist_checkpointing.load({"model": model.sharded_state_dict()}, str(path))
+    model.load_state_dict(loaded["model"])
+    return meta
+
+
+# Keys that fix the shapes of the weights. seq_length, rotary_base and init_method_std may change
+# between a base model and its continuation (e.g. context extension).
+ARCH_KEYS = ("num_layers", "hidden_size", "ffn_hidden_size", "num_attention_heads", "num_query_groups",
+             "vocab_size", "untie_embeddings_and_output_weights")
+
+
+def check_compatible(meta: dict, model_config: dict, path: str | Path) -> None:
+    """Raise ConfigError when the checkpoint's architecture differs from the model being built."""
+    saved = meta.get("model", {})
+    diff = [k for k in ARCH_KEYS if saved.get(k) != model_config.get(k)]
+    if diff:
+        detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs config {model_config.get(k)!r}" for k in diff)
+        raise ConfigError(f"checkpoint {path} does not match the model config ({detail})")

@@ -1,0 +1,346 @@
+"""The training loop (pretraining and continued pretraining) and the evaluation of a checkpoint.
+
+Read :func:`train` top to bottom: resolve sizes, set up megatron (process group, model, DDP,
+optimizer, schedule), pick the start (resume > weights-only > scratch), then loop over global
+batches with gradient accumulation, evaluating every ``eval_interval`` steps and checkpointing.
+
+Where training starts:
+
+* ``out_dir/checkpoint`` exists -> **resume** it (model, Adam moments and step, schedule,
+  iteration, RNG; the data position follows from the iteration). The data, schedule and batch
+  settings must be those the checkpoint was written with.
+* else ``init_from`` given -> **weights-only** start: the base model's weights, a fresh optimizer
+  and schedule (re-warm), iteration 0, the start of the data.
+* else from scratch (random init).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+from megatron.core.distributed import DistributedDataParallel, DistributedDataParallelConfig
+from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
+from megatron.core.optimizer_param_scheduler import get_canonical_lr_for_logging
+from tqdm.auto import tqdm
+
+from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
+from pipeline.errors import ConfigError
+from pipeline.train.checkpoint import (
+    check_compatible,
+    checkpoint_exists,
+    load_checkpoint,
+    load_weights,
+    read_meta,
+    save_checkpoint,
+)
+from pipeline.train.data import HFTokenizer, build_train_dataset, build_valid_datasets, get_batch
+from pipeline.train.distributed import distributed_session, resolve_device
+from pipeline.train.model import build_model, model_config_dict, padded_vocab_size, wrap_for_precision
+from pipeline.train.schedule import build_scheduler
+
+CHECKPOINT_NAME = "checkpoint"
+METRICS_NAME = "metrics.jsonl"
+EVAL_MICRO_BATCH = 8
+
+
+# ----------------------------------------------------------------------------- setup helpers
+def configure_threads(device: torch.device) -> int:
+    """CPU: one intra-op thread per core but one (OMP_NUM_THREADS, if set, decides instead).
+
+    Why leave a core: when another process needs a core, every parallel op waits for a
+    descheduled thread. On 2 cores with one other busy process, the tiny model took 3.6 s/step
+    with 2 threads and 0.23 s/step with 1 (0.14 s with 2 on an idle machine). The count is fixed
+    per machine, not picked from the current load, because results (and so a bitwise resume)
+    can depend on the number of threads.
+    """
+    if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) - 1))
+    return torch.get_num_threads()
+
+
+def build_optimizer(ddp_model, train_cfg: TrainConfig, schedule_cfg: ScheduleConfig, bf16: bool):
+    """megatron's Adam(W): fp32 master weights and grads when the model is bf16, global-norm clipping."""
+    config = OptimizerConfig(
+        optimizer="adam",
+        lr=schedule_cfg.peak_lr,
+        min_lr=schedule_cfg.min_lr_ratio * schedule_cfg.peak_lr,
+        weight_decay=train_cfg.weight_decay,  # not applied to norms (megatron skips 1-d params)
+        adam_beta1=train_cfg.adam_beta1,
+        adam_beta2=train_cfg.adam_beta2,
+        clip_grad=train_cfg.clip_grad,
+        bf16=bf16,
+        params_dtype=torch.bfloat16 if bf16 else torch.float32,
+        use_distributed_optimizer=False,  # one rank: nothing to shard
+    )
+    return get_megatron_optimizer(config, [ddp_model])
+
+
+def wrap_ddp(model, bf16: bool) -> DistributedDataParallel:
+    """megatron's DDP: gradients accumulate in a contiguous fp32 buffer (``main_grad``) across micro-batches."""
+    ddp_config = DistributedDataParallelConfig(
+        grad_reduce_in_fp32=bf16, overlap_grad_reduce=False, use_distributed_optimizer=False,
+        check_for_nan_in_grad=True)
+    return DistributedDataParallel(model.config, ddp_config, wrap_for_precision(model))
+
+
+def _run_fingerprint(train_blend, model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: ScheduleConfig,
+                     total_steps: int, tokenizer: HFTokenizer) -> dict:
+    """What a resume must not change: the data stream, batch geometry, schedule and optimizer settings.
+
+    (A restored optimizer would silently keep its saved betas, and megatron's scheduler its saved
+    LR bounds, so a changed value would not take effect; we refuse instead.)
+    """
+    return {
+        "train_blend": [[float(w), str(p)] for w, p in train_blend],
+        "seq_length": model_cfg.seq_length,
+        "global_batch_size": train_cfg.global_batch_size,
+        "micro_batch_size": train_cfg.micro_batch_size,
+        "seed": train_cfg.seed,
+        "train_iters": total_steps,
+        "tokenizer_sha256": tokenizer.sha256,
+        "schedule": dataclasses.asdict(schedule_cfg),
+        "optimizer": {k: getattr(train_cfg, k) for k in ("weight_decay", "adam_beta1", "adam_beta2", "clip_grad")},
+    }
+
+
+class MetricsLog:
+    """``metrics.jsonl`` (one JSON object per line) and TensorBoard scalars under ``tb/``."""
+
+    def __init__(self, out_dir: Path, start_step: int):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.path = out_dir / METRICS_NAME
+        if self.path.exists():  # a resume: drop what was logged after the checkpoint
+            kept = [line for line in self.path.read_text().splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= start_step]
+            self.path.write_text("".join(line + "\n" for line in kept))
+        self.tb = SummaryWriter(str(out_dir / "tb"), purge_step=start_step + 1 if start_step else None)
+
+    def last_train_loss(self) -> float | None:
+        losses = [r["loss"] for r in map(json.loads, self.path.read_text().splitlines())
+                  if r.get("kind") == "train"] if self.path.exists() else []
+        return losses[-1] if losses else None
+
+    def write(self, record: dict) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        step = record["step"]
+        for key, value in record.items():
+            if key == "eval_loss":
+                for domain, loss in value.items():
+                    self.tb.add_scalar(f"eval_loss/{domain}", loss, step)
+            elif key not in ("step", "kind") and isinstance(value, (int, float)):
+                self.tb.add_scalar(f"train/{key}", value, step)
+
+    def close(self) -> None:
+        self.tb.close()
+
+
+def _every(step: int, interval: int, last: int) -> bool:
+    """Every ``interval`` steps (0 = never) and always at the last step."""
+    return step == last or (interval > 0 and step % interval == 0)
+
+
+# ----------------------------------------------------------------------------- forward / eval
+def _per_token_loss(model, batch: dict) -> torch.Tensor:
+    """``[b, s]`` cross-entropy losses (fp32) from megatron's GPTModel given labels."""
+    return model(batch["tokens"], batch["position_ids"], batch["attention_mask"],
+                 labels=batch["labels"]).float()
+
+
+@torch.no_grad()
+def _eval_losses(model, datasets: dict, num_samples: int, micro_batch_size: int, device) -> dict[str, float]:
+    """Mean per-token loss on the first ``num_samples`` samples of each dataset (fixed across evals)."""
+    was_training = model.training
+    model.eval()
+    losses = {}
+    for name, dataset in datasets.items():
+        n = min(num_samples, len(dataset))
+        loss_sum, token_count = 0.0, 0.0
+        for start in range(0, n, micro_batch_size):
+            batch = get_batch(dataset, range(start, min(start + micro_batch_size, n)), device)
+            loss_sum += float((_per_token_loss(model, batch) * batch["loss_mask"]).sum())
+            token_count += float(batch["loss_mask"].sum())
+        losses[name] = loss_sum / max(token_count, 1.0)
+    model.train(was_training)
+    return losses
+
+
+def _train_step(ddp_model, optimizer, scheduler, dataset, iteration: int, train_cfg: TrainConfig,
+                device) -> tuple[float, float, float]:
+    """One optimizer update on global batch number ``iteration`` (0-based); returns loss, lr, grad norm.
+
+    The global batch is the next ``global_batch_size`` samples of the dataset, cut into
+    micro-batches. Each micro-batch's summed token loss is divided by the token count of the
+    whole global batch, so the accumulated gradient is that of the global per-token mean.
+    """
+    gbs, mbs = train_cfg.global_batch_size, train_cfg.micro_batch_size
+    first = iteration * gbs
+    micro_batches = [get_batch(dataset, range(start, start + mbs), device)
+                     for start in range(first, first + gbs, mbs)]
+    num_tokens = sum(b["loss_mask"].sum() for b in micro_batches).clamp(min=1.0)
+
+    ddp_model.zero_grad_buffer()
+    optimizer.zero_grad()
+    total_loss = torch.zeros((), device=device)
+    for batch in micro_batches:
+        loss = (_per_token_loss(ddp_model, batch) * batch["loss_mask"]).sum() / num_tokens
+        loss.backward()  # accumulates into DDP's main_grad buffer
+        total_loss += loss.detach()
+    ddp_model.finish_grad_sync()  # all-reduce over data-parallel ranks (a no-op with one)
+
+    scheduler.step(increment=gbs)  # LR for this update (schedule.py: advance, then update)
+    update_ok, grad_norm, _ = optimizer.step()
+    if not update_ok:
+        raise RuntimeError(f"optimizer step {iteration + 1} was skipped (inf/nan gradients)")
+    lr = get_canonical_lr_for_logging(optimizer.param_groups)
+    return float(total_loss), float(lr), float(grad_norm or 0.0)
+
+
+# ----------------------------------------------------------------------------- train
+def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: ScheduleConfig,
+          precision_cfg: PrecisionConfig, *, train_blend: list[tuple[float, str]],
+          valid_prefixes: dict[str, str], tokenizer_path: str, out_dir: Path,
+          init_from: Path | None = None, train_iters: int | None = None, progress: bool = True) -> dict:
+    """Train (or continue training) a model; the final checkpoint lands in ``out_dir/checkpoint``.
+
+    ``train_iters`` overrides ``train_cfg.train_iters`` (pretraining the base model uses its own
+    count). Returns stats: final train loss, eval losses per domain, tokens seen, wall time, tokens/s.
+    """
+    t_start = time.time()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total_steps = train_iters if train_iters is not None else train_cfg.train_iters
+    if total_steps < 1:
+        raise ConfigError("invalid value for 'train.train_iters': must be >= 1")
+    gbs, mbs, seq = train_cfg.global_batch_size, train_cfg.micro_batch_size, model_cfg.seq_length
+    device = resolve_device(train_cfg.device)
+    threads = configure_threads(device)
+
+    tokenizer = HFTokenizer(tokenizer_path)
+    vocab_size = padded_vocab_size(model_cfg, tokenizer.vocab_size)
+    model_dict = model_config_dict(model_cfg, vocab_size)
+    run = _run_fingerprint(train_blend, model_cfg, train_cfg, schedule_cfg, total_steps, tokenizer)
+    ckpt_dir = out_dir / CHECKPOINT_NAME
+    resume = checkpoint_exists(ckpt_dir)
+    start_from = None  # the base checkpoint this run's weights came from
+    if resume:
+        meta = read_meta(ckpt_dir)
+        check_compatible(meta, model_dict, ckpt_dir)
+        changed = sorted(k for k in run if meta.get("run", {}).get(k) != run[k])
+        if changed:
+            raise ConfigError(
+                f"cannot resume {ckpt_dir}: {', '.join(changed)} changed since it was written; "
+                f"use a new output directory (and init_from for a weights-only start)")
+        start_from = meta.get("init_from")
+    elif init_from is not None:
+        base = read_meta(init_from)
+        check_compatible(base, model_dict, init_from)
+        if base.get("tokenizer_sha256") not in (None, tokenizer.sha256):
+            raise ConfigError(f"checkpoint {init_from} was trained with another tokenizer "
+                              f"(sha256 {base['tokenizer_sha256'][:12]}…, this run {tokenizer.sha256[:12]}…)")
+
+    with distributed_session(device, train_cfg.seed):
+        # Model, optimizer, schedule.
+        model = build_model(model_cfg, vocab_size, precision_cfg, device)
+        if init_from is not None and not resume:
+            load_weights(init_from, model)  # before the optimizer copies fp32 master weights
+        bf16 = model.config.bf16
+        ddp_model = wrap_ddp(model, bf16)
+        optimizer = build_optimizer(ddp_model, train_cfg, schedule_cfg, bf16)
+        scheduler = build_scheduler(optimizer, schedule_cfg, total_steps, gbs, train_cfg.weight_decay)
+        start_iter = load_checkpoint(ckpt_dir, model, optimizer, scheduler) if resume else 0
+
+        # Data: sample i of the run is fixed, so iteration k always trains on samples [k*gbs, (k+1)*gbs).
+        cache = out_dir / "data_cache"
+        train_ds = build_train_dataset(train_blend, total_steps * gbs, tokenizer, seq, train_cfg.seed, cache)
+        valid_ds = build_valid_datasets(valid_prefixes, tokenizer, seq, train_cfg.seed, cache)
+        eval_samples = train_cfg.eval_iters * gbs
+
+        meta = {"vocab_size": vocab_size, "model": model_dict, "tokenizer_sha256": tokenizer.sha256,
+                "precision": precision_cfg.dtype, "run": run,
+                "init_from": str(init_from) if init_from is not None and not resume else start_from}
+        log = MetricsLog(out_dir, start_iter)
+        bar = tqdm(total=total_steps, initial=start_iter, disable=not progress, desc="train", unit="step")
+
+        # The loop.
+        ddp_model.train()
+        window_losses, window_time, train_time = [], 0.0, 0.0
+        last_loss, eval_loss = None, {}
+        try:
+            for iteration in range(start_iter, total_steps):
+                t0 = time.time()
+                loss, lr, grad_norm = _train_step(ddp_model, optimizer, scheduler, train_ds, iteration,
+                                                  train_cfg, device)
+                dt = time.time() - t0
+                step = iteration + 1
+                window_losses.append(loss)
+                window_time += dt
+                train_time += dt
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}")
+
+                if _every(step, train_cfg.log_interval, total_steps):
+                    last_loss = sum(window_losses) / len(window_losses)
+                    log.write({"kind": "train", "step": step, "loss": last_loss, "lr": lr, "grad_norm": grad_norm,
+                               "tokens_per_s": len(window_losses) * gbs * seq / window_time,
+                               "tokens": step * gbs * seq})
+                    window_losses, window_time = [], 0.0
+                if _every(step, train_cfg.eval_interval, total_steps):
+                    eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device)
+                    log.write({"kind": "eval", "step": step, "eval_loss": eval_loss})
+                if _every(step, train_cfg.save_interval, total_steps):
+                    save_checkpoint(ckpt_dir, model, optimizer, scheduler, step, meta)
+            if start_iter == total_steps:  # resumed a finished run: nothing to train, report its state
+                eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device)
+                last_loss = log.last_train_loss()
+        finally:
+            bar.close()
+            log.close()
+
+    steps_run = total_steps - start_iter
+    return {
+        "final_train_loss": last_loss,
+        "eval_loss": eval_loss,
+        "iterations": total_steps,
+        "start_iteration": start_iter,
+        "resumed": resume,
+        "tokens_seen": total_steps * gbs * seq,
+        "tokens_this_run": steps_run * gbs * seq,
+        "train_time_s": train_time,
+        "wall_time_s": time.time() - t_start,
+        "tokens_per_s": steps_run * gbs * seq / train_time if train_time > 0 else 0.0,
+        "s_per_step": train_time / steps_run if steps_run else 0.0,
+        "vocab_size": vocab_size,
+        "device": device.type,
+        "torch_threads": threads,
+        "checkpoint": str(ckpt_dir),
+    }
+
+
+# ----------------------------------------------------------------------------- evaluate
+def evaluate_loss(checkpoint_dir: Path, model_cfg: ModelConfig, precision_cfg: PrecisionConfig,
+                  valid_prefixes: dict[str, str], tokenizer_path: str, max_samples: int, out_dir: Path,
+                  *, device: str = "auto", seed: int = 1234) -> dict[str, float]:
+    """Mean per-token loss of a checkpoint on up to ``max_samples`` validation sequences per domain."""
+    checkpoint_dir, out_dir = Path(checkpoint_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dev = resolve_device(device)
+    configure_threads(dev)
+    tokenizer = HFTokenizer(tokenizer_path)
+    meta = read_meta(checkpoint_dir)
+    # model.vocab_size null = whatever padding the checkpoint was trained with.
+    vocab_size = padded_vocab_size(dataclasses.replace(model_cfg, vocab_size=model_cfg.vocab_size or meta["vocab_size"]),
+                                   tokenizer.vocab_size)
+    check_compatible(meta, model_config_dict(model_cfg, vocab_size), checkpoint_dir)
+    with distributed_session(dev, seed):
+        model = build_model(model_cfg, vocab_size, precision_cfg, dev)
+        load_weights(checkpoint_dir, model)
+        datasets = build_valid_datasets(valid_prefixes, tokenizer, model_cfg.seq_length, seed,
+                                        out_dir / "data_cache")
+        return _eval_losses(wrap_for_precision(model), datasets, max_samples, EVAL_MICRO_BATCH, dev)

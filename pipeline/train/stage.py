@@ -1,0 +1,49 @@
+"""The ``pretrain`` and ``train`` stages: thin wrappers that hand resolved configs and data paths
+to the training loop (imported lazily, so cache hits never load torch or megatron)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.config import CptConfig, ScheduleConfig
+from pipeline.mix.stage import load_blend
+from pipeline.registry import Artifact, StageContext
+
+CHECKPOINT_DIR = "checkpoint"
+
+
+def checkpoint_of(art: Artifact) -> Path:
+    """A training artifact's checkpoint directory, or a user-supplied base checkpoint itself."""
+    return art.path / CHECKPOINT_DIR if art.stage in ("pretrain", "train") else art.path
+
+
+def run_pretrain(ctx: StageContext) -> dict:
+    """Make a base model: pretrain from scratch on the original corpus (the replay source's train
+    split), so the embedded demo has something to continue from."""
+    from pipeline.train.loop import train
+
+    cfg: CptConfig = ctx.config
+    replay = ctx.inputs["replay"]
+    schedule = ScheduleConfig(name="rewarm_cosine", peak_lr=cfg.base_model.pretrain_peak_lr,
+                              min_lr_ratio=0.1, warmup_fraction=0.05)
+    return train(cfg.model, replace(cfg.train, train_iters=cfg.base_model.pretrain_iters), schedule, cfg.precision,
+                 train_blend=[(1.0, str(replay.path / "split" / "train"))],
+                 valid_prefixes={"old": str(replay.path / "split" / "valid")},
+                 tokenizer_path=replay.stats["tokenizer"]["path"], out_dir=ctx.out_dir,
+                 init_from=None, progress=ctx.progress)
+
+
+def run_cpt(ctx: StageContext) -> dict:
+    """Continued pretraining: weights-only start from the base model, re-warmed schedule, mixed data."""
+    from pipeline.train.loop import train
+
+    cfg: CptConfig = ctx.config
+    mix = ctx.inputs["mix"]
+    blend = load_blend(mix.path)
+    workdir = mix.path.parent.parent
+    return train(cfg.model, cfg.train, cfg.schedule, cfg.precision,
+                 train_blend=[(e["weight"], str(workdir / e["prefix"])) for e in blend["train"]],
+                 valid_prefixes={d: str(workdir / p) for d, p in blend["valid"].items()},
+                 tokenizer_path=blend["tokenizer"]["path"], out_dir=ctx.out_dir,
+                 init_from=checkpoint_of(ctx.inputs["base"]), progress=ctx.progress)

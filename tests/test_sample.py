@@ -1,0 +1,171 @@
+"""Tests of the embedded synthetic sample (pipeline/sample) and the embedded tokenizer."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pathlib
+import re
+import time
+
+import pytest
+
+from pipeline.sample.generate import KIND_SHARES, KINDS, build_sample, generate_sample, kind_counts
+
+SMALL = dict(seed=1234, web_pages=60, original_docs=40)
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TOKENIZER = ROOT / "pipeline" / "assets" / "tokenizer" / "cpt-sample-bpe.json"
+
+
+def _payloads(warc: pathlib.Path) -> list[tuple[str, str, bytes]]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    out = []
+    with open(warc, "rb") as f:
+        for rec in ArchiveIterator(f):
+            if rec.rec_type == "response":
+                out.append((rec.rec_headers.get_header("WARC-Record-ID"),
+                            rec.rec_headers.get_header("WARC-Target-URI"), rec.content_stream().read()))
+    return out
+
+
+def _truth(out: pathlib.Path, stats: dict) -> list[dict]:
+    return [json.loads(x) for x in (out / stats["truth"]).read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> tuple[pathlib.Path, dict]:
+    out = tmp_path_factory.mktemp("sample")
+    return out, generate_sample(out, **SMALL)
+
+
+# ----------------------------------------------------------------------------- generation
+def test_layout_and_stats(small):
+    out, stats = small
+    assert stats["web_pages"] == 60 and stats["original_docs"] == 40
+    assert stats["warc"] == "crawl/CC-SYNTH-2026-47.warc.gz"
+    assert stats["original"] == "original/original.jsonl.gz"
+    assert (out / stats["warc"]).is_file() and (out / stats["original"]).is_file()
+    assert (out / "crawl" / "truth.jsonl").is_file()
+    assert set(stats["by_kind"]) == set(KINDS) and sum(stats["by_kind"].values()) == 60
+
+
+def test_deterministic(small, tmp_path):
+    out, stats = small
+    stats2 = generate_sample(tmp_path, **SMALL)
+    assert stats2 == stats
+    assert (tmp_path / stats["original"]).read_bytes() == (out / stats["original"]).read_bytes()
+    assert _payloads(tmp_path / stats["warc"]) == _payloads(out / stats["warc"])
+    assert (tmp_path / stats["warc"]).read_bytes() == (out / stats["warc"]).read_bytes()
+    other = tmp_path / "other"
+    generate_sample(other, seed=7, web_pages=60, original_docs=40)
+    assert (other / stats["original"]).read_bytes() != (out / stats["original"]).read_bytes()
+
+
+def test_kind_counts_default_size():
+    counts = kind_counts(480)
+    assert sum(counts.values()) == 480
+    for kind, share in KIND_SHARES.items():
+        assert counts[kind] >= 1
+        assert abs(counts[kind] - 480 * share) <= 1, (kind, counts[kind])
+    small = kind_counts(60)
+    assert sum(small.values()) == 60 and all(v >= 1 for v in small.values())
+
+
+def test_truth_matches_warc(small):
+    out, stats = small
+    truth = _truth(out, stats)
+    records = _payloads(out / stats["warc"])
+    assert [(t["id"], t["url"]) for t in truth] == [(rid, url) for rid, url, _ in records]
+    urls = [t["url"] for t in truth]
+    assert len(set(urls)) == len(urls)
+    assert all(re.match(r"https://[a-z0-9.-]+/[a-z-]+/[a-z0-9-]+\.html$", u) for u in urls)
+    assert {t["kind"]: 0 for t in truth}.keys() == set(KINDS)
+    position = {t["url"]: i for i, t in enumerate(truth)}
+    payload = {url: body for _, url, body in records}
+    sources = [t["source_url"] for t in truth if t["source_url"]]
+    assert len(sources) == len(set(sources))  # each article copied at most once
+    for i, t in enumerate(truth):
+        if t["kind"] in ("exact_duplicate", "near_duplicate"):
+            src = t["source_url"]
+            assert position[src] < i and truth[position[src]]["kind"] == "article"
+            if t["kind"] == "exact_duplicate":
+                assert payload[t["url"]] == payload[src]
+            else:
+                assert payload[t["url"]] != payload[src]
+                assert 0.8 <= t["jaccard5"] <= 0.95
+        else:
+            assert t["source_url"] is None
+
+
+def test_original_corpus(small):
+    out, stats = small
+    with gzip.open(out / stats["original"], "rt", encoding="utf-8") as f:
+        docs = [json.loads(line) for line in f]
+    assert len(docs) == 40 and len({d["id"] for d in docs}) == 40
+    for d in docs:
+        assert d["source"] == "original"
+        assert 180 <= len(d["text"].split()) <= 600
+        assert d["text"].count("\n\n") >= 1
+    assert not any("spacecraft" in d["text"] for d in docs)  # another domain than the crawl
+
+
+def test_generation_speed(tmp_path):
+    t0 = time.perf_counter()
+    stats = generate_sample(tmp_path)
+    assert time.perf_counter() - t0 < 5.0
+    assert stats["web_pages"] == 480 and stats["original_docs"] == 1200
+
+
+def test_warc_readable_by_datatrove(small):
+    from datatrove.pipeline.readers import WarcReader
+
+    out, stats = small
+    docs = list(WarcReader(str(out / "crawl"), glob_pattern="*.warc.gz").run())
+    truth = _truth(out, stats)
+    assert len(docs) == stats["web_pages"]
+    assert [d.id for d in docs] == [t["id"] for t in truth]
+    assert [d.metadata["url"] for d in docs] == [t["url"] for t in truth]
+    assert all(d.text.lstrip().startswith("<!DOCTYPE html>") for d in docs)
+    assert all(d.metadata["date"].startswith("2026-11-") for d in docs)  # ISO week 47 of 2026
+
+
+# ----------------------------------------------------------------------------- real filters
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # tldextract's registered_domain, used by datatrove
+def test_real_filter_chain(tmp_path):
+    from pipeline.sample.check import KEPT, run_check
+
+    rep = run_check(tmp_path, seed=1234, web_pages=60, original_docs=30)
+    assert rep.kept_rate("article") >= 0.9, rep.table()
+    assert rep.share("non_english", "language") >= 0.9, rep.table()
+    assert rep.share("url_blocked", "url") == 1.0, rep.table()
+    for kind in ("spam", "boilerplate", "short"):
+        assert rep.kept_rate(kind) == 0.0, rep.table()
+    for kind in ("exact_duplicate", "near_duplicate"):
+        assert rep.kept_rate(kind) >= 0.9, rep.table()
+    assert rep.original.get(KEPT, 0) == rep.original_total == 30, rep.table()
+
+
+# ----------------------------------------------------------------------------- tokenizer
+def test_tokenizer_asset():
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(TOKENIZER))
+    assert tok.token_to_id("<|endoftext|>") == 0
+    assert tok.token_to_id("<|pad|>") == 1
+    assert tok.get_vocab_size() == 4096
+    text = "The Kestrel orbiter mapped the ice shell of Europa.\n\nBake the rye bread for 40 minutes — café, naïve ✓"
+    enc = tok.encode(text)
+    assert tok.decode(enc.ids) == text
+    # trained on the sample: common domain words are single tokens
+    assert len(tok.encode(" spacecraft").ids) == 1 and len(tok.encode(" garden").ids) <= 2
+
+
+def test_train_tokenizer_small_is_deterministic():
+    from pipeline.sample.train_tokenizer import train_tokenizer
+
+    texts = list(build_sample(seed=5, web_pages=20, original_docs=20).article_texts())
+    a = train_tokenizer(texts, vocab_size=400).to_str()
+    b = train_tokenizer(texts, vocab_size=400).to_str()
+    assert a == b
+    assert json.loads(a)["added_tokens"][0]["content"] == "<|endoftext|>"
