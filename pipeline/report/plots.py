@@ -53,14 +53,16 @@ def before_after(loss: dict, path: Path) -> bool:
 def _eval_series(metrics: list[dict]) -> dict[str, tuple[list, list]]:
     series: dict[str, tuple[list, list]] = {}
     for m in metrics:
-        for key, value in (m.get("eval") or {}).items():
+        for key, value in (m.get("eval_loss") or {}).items():
             xs, ys = series.setdefault(key, ([], []))
             xs.append(m["step"])
             ys.append(value)
     return series
 
 
-def training_curves(pretrain: list[dict], train: list[dict], path: Path) -> bool:
+def training_curves(pretrain: list[dict], train: list[dict], before: dict, path: Path) -> bool:
+    """Train loss of the base pretraining and of CPT on one step axis, with CPT's per-domain
+    validation losses starting from the base model's (``before``)."""
     if not train:
         return False
     plt = _plt()
@@ -72,8 +74,8 @@ def training_curves(pretrain: list[dict], train: list[dict], path: Path) -> bool
         offset = max([m["step"] for m in pretrain] or [0])
     steps = [offset + m["step"] for m in train if "loss" in m]
     ax.plot(steps, [m["loss"] for m in train if "loss" in m], color="#4c72b0", label="CPT train loss")
-    for name, (xs, ys) in _eval_series(train).items():
-        ax.plot([offset + x for x in xs], ys, marker="o", label=f"CPT valid loss: {name}")
+    for name, (xs, ys) in sorted(_eval_series(train).items()):
+        ax.plot([offset] + [offset + x for x in xs], [before[name]] + ys, marker="o", label=f"valid loss: {name} domain")
     if offset:
         ax.axvline(offset, color="k", lw=0.8, ls="--")
     ax.set_xlabel("step (pretrain, then continued pretraining)")
@@ -85,13 +87,18 @@ def training_curves(pretrain: list[dict], train: list[dict], path: Path) -> bool
     return True
 
 
-def lr_schedule(train: list[dict], path: Path) -> bool:
+def lr_schedule(curve: list[tuple[int, float]], train: list[dict], path: Path) -> bool:
+    """The configured schedule at every update, with the LR the run logged on top."""
     points = [(m["step"], m["lr"]) for m in train if "lr" in m]
-    if not points:
+    if not points and not curve:
         return False
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3))
-    ax.plot(*zip(*points))
+    if curve:
+        ax.plot(*zip(*curve), label="schedule")
+    if points:
+        ax.plot(*zip(*points), "o", ms=3, label="logged")
+    ax.legend(fontsize=8)
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
     ax.set_title("Re-warm and re-decay")

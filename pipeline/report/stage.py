@@ -17,6 +17,13 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def schedule_curve(cfg) -> list[tuple[int, float]]:
+    from pipeline.train.schedule import lr_at
+
+    n = cfg.train.train_iters
+    return [(step, lr_at(cfg.schedule, step, n)) for step in range(1, n + 1)]
+
+
 def funnel_rows(curate: dict, dedup: dict) -> list[dict]:
     """Documents in and kept per step, from the raw input to the deduplicated output."""
     f = curate["funnel"]
@@ -51,8 +58,8 @@ def run(ctx: StageContext) -> dict:
     figures = {
         "funnel.png": plots.funnel(funnel, out / "funnel.png"),
         "losses.png": plots.before_after(loss, out / "losses.png"),
-        "training.png": plots.training_curves(pre_metrics, train_metrics, out / "training.png"),
-        "lr.png": plots.lr_schedule(train_metrics, out / "lr.png"),
+        "training.png": plots.training_curves(pre_metrics, train_metrics, loss["before"], out / "training.png"),
+        "lr.png": plots.lr_schedule(schedule_curve(ctx.config), train_metrics, out / "lr.png"),
     }
     figures = {name: ok for name, ok in figures.items() if ok}
 

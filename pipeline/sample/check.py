@@ -292,7 +292,7 @@ def run_check(
         stats = generate_sample(out_dir, seed=seed, web_pages=web_pages, original_docs=original_docs)
         truth = [json.loads(x) for x in (out_dir / stats["truth"]).read_text(encoding="utf-8").splitlines()]
         with _quiet_datatrove(quiet):
-            fate, reasons, texts = run_chain(out_dir / pathlib.Path(stats["warc"]).parent)
+            fate, reasons, texts = run_chain(out_dir / pathlib.Path(stats["warcs"][0]).parent)
             orig, n_orig = check_original(out_dir / stats["original"]) if check_original_corpus else ({}, 0)
     missing = [t["url"] for t in truth if t["url"] not in fate]
     if missing:

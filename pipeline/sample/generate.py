@@ -491,7 +491,7 @@ def build_sample(
 
 
 # ============================================================================ writers
-def _write_warc(sample: Sample, path: pathlib.Path, seed: int) -> None:
+def _write_warc(sample: Sample, path: pathlib.Path, seed: int, pages: list | None = None) -> None:
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
@@ -515,7 +515,7 @@ def _write_warc(sample: Sample, path: pathlib.Path, seed: int) -> None:
                                    "WARC-Filename": path.name, "Content-Type": "application/warc-fields"},
             )
         )
-        for i, page in enumerate(sample.pages):
+        for i, page in enumerate(sample.pages if pages is None else pages):
             if i % 12 == 5:  # a few request records, as in real crawls (readers skip them)
                 host = page.url.split("/")[2]
                 path_part = "/" + page.url.split("/", 3)[3]
@@ -564,20 +564,25 @@ def generate_sample(
     web_pages: int = 480,
     original_docs: int = 1200,
     dump: str = "CC-SYNTH-2026-47",
+    shards: int = 2,
 ) -> dict:
-    """Writes out_dir/crawl/<dump>.warc.gz and out_dir/original/original.jsonl.gz; returns stats dict
-    {"web_pages": n, "by_kind": {kind: count}, "original_docs": n, "warc": relpath, "original": relpath}.
+    """Writes out_dir/crawl/<dump>-<shard>.warc.gz (``shards`` files, contiguous slices of the pages, so
+    curation can run one task per file) and out_dir/original/original.jsonl.gz; returns stats dict
+    {"web_pages": n, "by_kind": {kind: count}, "original_docs": n, "warcs": [relpath], "original": relpath,
+    "dump": dump}.
 
     Also writes out_dir/crawl/truth.jsonl (one line per response record, i.e. per document) and adds its
     relative path under "truth". Deterministic: same arguments -> byte-identical files.
     """
     out_dir = pathlib.Path(out_dir)
     sample = build_sample(seed=seed, web_pages=web_pages, original_docs=original_docs, dump=dump)
-    warc_rel = f"{WARC_DIR}/{dump}.warc.gz"
+    warc_rels = [f"{WARC_DIR}/{dump}-{i:05d}.warc.gz" for i in range(shards)]
     truth_rel = f"{WARC_DIR}/{TRUTH_FILE}"
     (out_dir / WARC_DIR).mkdir(parents=True, exist_ok=True)
     (out_dir / ORIGINAL_REL).parent.mkdir(parents=True, exist_ok=True)
-    _write_warc(sample, out_dir / warc_rel, seed)
+    per_shard = -(-len(sample.pages) // shards)
+    for i, rel in enumerate(warc_rels):
+        _write_warc(sample, out_dir / rel, seed + i, sample.pages[i * per_shard:(i + 1) * per_shard])
     _write_truth(sample, out_dir / truth_rel)
     _write_original(sample, out_dir / ORIGINAL_REL)
     by_kind = {k: 0 for k in KINDS}
@@ -587,7 +592,8 @@ def generate_sample(
         "web_pages": len(sample.pages),
         "by_kind": by_kind,
         "original_docs": len(sample.original),
-        "warc": warc_rel,
+        "warcs": warc_rels,
+        "dump": dump,
         "original": ORIGINAL_REL,
         "truth": truth_rel,
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import os
 import time
 from pathlib import Path
@@ -266,7 +267,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 "precision": precision_cfg.dtype, "run": run,
                 "init_from": str(init_from) if init_from is not None and not resume else start_from}
         log = MetricsLog(out_dir, start_iter)
-        bar = tqdm(total=total_steps, initial=start_iter, disable=not progress, desc="train", unit="step")
+        bar = tqdm(total=total_steps, initial=start_iter, disable=not progress, desc="train", unit="step",
+                   mininterval=0.5 if sys.stderr.isatty() else 15)  # a log file gets a line every 15 s
 
         # The loop.
         ddp_model.train()

@@ -1,0 +1,101 @@
+"""End to end: ``cpt run`` on a reduced embedded sample, with real datatrove and megatron-core on CPU.
+
+One cold run, then a second run that must be all cache hits."""
+
+import json
+import re
+
+import pytest
+
+REDUCED = [
+    "sample.web_pages=120", "sample.original_docs=300",
+    "base_model.pretrain_iters=60", "train.train_iters=40", "train.eval_interval=20",
+    "evaluate.max_samples=32",
+]
+STAGES = ["sample", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report"]
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory):
+    from conftest import run_cpt
+
+    cwd = tmp_path_factory.mktemp("e2e")
+    cold = run_cpt("run", *REDUCED, cwd=cwd)
+    assert cold.returncode == 0, cold.stderr[-4000:]
+    warm = run_cpt("run", *REDUCED, cwd=cwd)
+    assert warm.returncode == 0, warm.stderr[-4000:]
+    return cwd, cold, warm
+
+
+def manifests(cwd):
+    out = {}
+    for p in (cwd / "work").glob("*/*/manifest.json"):
+        m = json.loads(p.read_text())
+        out[m["stage"]] = m
+    return out
+
+
+def test_every_stage_completed_with_a_manifest(e2e):
+    cwd, cold, _ = e2e
+    ms = manifests(cwd)
+    assert set(ms) == set(STAGES)
+    for stage, m in ms.items():
+        assert m["status"] == "completed", stage
+        assert m["code_version"] and m["fingerprint"] and "finished_at" in m
+    assert ms["train"]["inputs"]["base"] == f"pretrain/{ms['pretrain']['fingerprint']}"
+    assert ms["mix"]["inputs"] == {"replay": f"replay/{ms['replay']['fingerprint']}",
+                                   "tokenize": f"tokenize/{ms['tokenize']['fingerprint']}"}
+    assert not list((cwd / "work").glob("*/*.partial"))
+
+
+def test_second_run_is_all_cache_hits(e2e):
+    _, _, warm = e2e
+    for stage in STAGES:
+        assert re.search(rf"\[{stage}\] cache hit [0-9a-f]{{16}}", warm.stderr), stage
+    assert "running" not in warm.stderr
+
+
+def test_funnel_accounts_for_every_document(e2e):
+    cwd, _, _ = e2e
+    ms = manifests(cwd)
+    funnel = ms["curate"]["stats"]["funnel"]
+    assert funnel["documents_in"] == ms["sample"]["stats"]["web_pages"] == 120
+    assert funnel["documents_in"] == funnel["kept"] + sum(s["removed"] for s in funnel["steps"])
+    removed = {s["step"]: s["removed"] for s in funnel["steps"]}
+    by_kind = ms["sample"]["stats"]["by_kind"]
+    assert removed["url"] == by_kind["url_blocked"]
+    assert removed["language"] == by_kind["non_english"]
+    dedup = ms["dedup"]["stats"]
+    assert dedup["documents_in"] == funnel["kept"] == dedup["kept"] + dedup["removed_duplicates"]
+    assert dedup["removed_duplicates"] >= by_kind["exact_duplicate"]
+
+
+def test_replay_mix_and_report(e2e):
+    cwd, cold, _ = e2e
+    ms = manifests(cwd)
+    blend = ms["mix"]["stats"]["blend"]
+    assert [e["name"] for e in blend["train"]] == ["new", "replay"]
+    assert blend["train"][1]["weight"] == pytest.approx(0.05)
+    ev = ms["evaluate"]["stats"]
+    assert ev["loss"]["after"]["new"] < ev["loss"]["before"]["new"]  # continuing on new data adapts
+    report_dir = cwd / "work" / "report" / ms["report"]["fingerprint"]
+    html = (report_dir / "report.html").read_text()
+    md = (report_dir / "report.md").read_text()
+    assert "Filter funnel" in html and "<table>" in html
+    for fig in ("funnel.png", "losses.png", "training.png", "lr.png"):
+        assert (report_dir / fig).stat().st_size > 1000 and fig in html
+    assert f"| old (forgetting) | {ev['loss']['before']['old']:.4f} | {ev['loss']['after']['old']:.4f}" in md
+    assert f"| minhash dedup | {ms['dedup']['stats']['documents_in']} |" in md
+    assert str(report_dir / "report.html") in cold.stdout
+
+
+def test_runs_lists_lineage(e2e):
+    from conftest import run_cpt
+
+    cwd, _, _ = e2e
+    r = run_cpt("runs", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    ms = manifests(cwd)
+    for stage in STAGES:
+        assert f"{stage:<9} {ms[stage]['fingerprint']} completed" in r.stdout
+    assert f"pretrain/{ms['pretrain']['fingerprint']}" in r.stdout
