@@ -62,8 +62,12 @@ class CurateConfig:
     input: InputConfig = field(default_factory=InputConfig)
     tasks: int = 2  # datatrove tasks (input shards)
     workers: int = 2  # tasks run at once on the local executor
+    filter_impl: str = "fast"  # fast (shared word splitting; same decisions) | stock (datatrove's filters)
+    max_doc_bytes: int = 10_000_000  # larger payloads are counted as errors (too_large), never read into the chain
 
     def __post_init__(self):
+        _one_of(self.filter_impl, ("fast", "stock"), "curate.filter_impl")
+        _check(self.max_doc_bytes >= 1024, "curate.max_doc_bytes", "must be >= 1024")
         _check(self.tasks >= 1, "curate.tasks", "must be >= 1")
         _check(self.workers >= 1, "curate.workers", "must be >= 1")
 
@@ -83,7 +87,7 @@ class ExtractionConfig:
     timeout: float = 1.0  # seconds per page; FineWeb used trafilatura's default
 
     def __post_init__(self):
-        _one_of(self.extractor, ("trafilatura",), "recipe.extraction.extractor")
+        _one_of(self.extractor, ("trafilatura", "resiliparse"), "recipe.extraction.extractor")
         _check(self.timeout > 0, "recipe.extraction.timeout", "must be > 0")
 
 
