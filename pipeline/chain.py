@@ -17,7 +17,7 @@ from pipeline.errors import InputError
 from pipeline.registry import Artifact, Registry
 
 # command -> the stages it names (for --force)
-STAGES = ("sample", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
+STAGES = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
 
 
 class Chain:
@@ -51,15 +51,28 @@ class Chain:
         files = inputs.expand(paths, fmt)
         return Artifact(name, inputs.fingerprint_files(files), Path("/"), {"files": [str(f) for f in files]})
 
-    def curate(self) -> Artifact:
-        from pipeline.curate import stage
+    def extract(self) -> Artifact:
+        """Raw input -> URL filter -> text. Cached apart from the filters, so ablations skip it."""
+        from pipeline.curate import extract
 
         c = self.cfg
         inputs = ({"sample": self.sample()} if not c.curate.input.paths
                   else {"raw": self._external("raw", c.curate.input.paths, c.curate.input.format)})
-        config_dict = {"input": section(c.curate.input), "tasks": c.curate.tasks, "recipe": section(c.recipe)}
-        return self._run("curate", stage.run, config={"curate": c.curate, "recipe": c.recipe},
+        config_dict = {"input": section(c.curate.input), "tasks": c.curate.tasks,
+                       "max_doc_bytes": c.curate.max_doc_bytes, "extraction": section(c.recipe.extraction),
+                       "url": section(c.recipe.filters.url)}
+        return self._run("extract", extract.run, config={"curate": c.curate, "recipe": c.recipe},
                          config_dict=config_dict, inputs=inputs, package="curate")
+
+    def curate(self) -> Artifact:
+        from pipeline.curate import stage
+
+        c = self.cfg
+        filters = {k: v for k, v in section(c.recipe.filters).items() if k != "url"}
+        config_dict = {"tasks": c.curate.tasks, "filter_impl": c.curate.filter_impl,
+                       "rejects_sample_rate": c.curate.rejects_sample_rate, "filters": filters}
+        return self._run("curate", stage.run, config={"curate": c.curate, "recipe": c.recipe},
+                         config_dict=config_dict, inputs={"extract": self.extract()}, package="curate")
 
     def dedup(self) -> Artifact:
         from pipeline.dedup import stage
@@ -137,7 +150,7 @@ class Chain:
     def report(self) -> Artifact:
         from pipeline.report import stage
 
-        inputs = {"curate": self.curate(), "dedup": self.dedup(), "tokenize": self.tokenize(),
+        inputs = {"extract": self.extract(), "curate": self.curate(), "dedup": self.dedup(), "tokenize": self.tokenize(),
                   "replay": self.replay(), "mix": self.mix(), "train": self.train(), "evaluate": self.evaluate()}
         base = self.base()
         if base.stage == "pretrain":

@@ -15,7 +15,7 @@ from typing import Optional
 
 from pipeline.errors import CptError
 
-STAGE_COMMANDS = ("sample", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
+STAGE_COMMANDS = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
 COMMANDS = {
     "run": "the whole chain (default: the embedded sample, on CPU)",
     **{s: f"the {s} stage (and whatever it needs that is not cached)" for s in STAGE_COMMANDS},

@@ -12,7 +12,7 @@ REDUCED = [
     "base_model.pretrain_iters=60", "train.train_iters=40", "train.eval_interval=20",
     "evaluate.max_samples=32",
 ]
-STAGES = ["sample", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report"]
+STAGES = ["sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report"]
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +99,46 @@ def test_runs_lists_lineage(e2e):
     for stage in STAGES:
         assert f"{stage:<9} {ms[stage]['fingerprint']} completed" in r.stdout
     assert f"pretrain/{ms['pretrain']['fingerprint']}" in r.stdout
+
+
+# Golden per-step counts of the reduced embedded sample (seed 1234, 120 pages) through the FineWeb recipe.
+# A change here means the recipe, a filter or the generator changed decisions: look before updating.
+GOLDEN_FUNNEL = {
+    "read": (120, 0), "url": (120, 4), "extraction": (116, 0), "language": (116, 12),
+    "gopher_repetition": (104, 17), "gopher_quality": (87, 3), "c4": (84, 4), "fineweb": (80, 0),
+}
+
+
+def test_golden_per_filter_counts(e2e):
+    cwd, _, _ = e2e
+    steps = manifests(cwd)["curate"]["stats"]["funnel"]["steps"]
+    assert {s["step"]: (s["in"], s["removed"]) for s in steps} == GOLDEN_FUNNEL
+
+
+def test_per_dump_funnel_parquet(e2e):
+    import pyarrow.parquet as pq
+
+    cwd, _, _ = e2e
+    ms = manifests(cwd)
+    rows = pq.read_table(cwd / "work" / "curate" / ms["curate"]["fingerprint"] / "funnel.parquet").to_pylist()
+    assert {r["dump"] for r in rows} == {"CC-SYNTH-2026-47"}
+    for r in rows:
+        assert r["docs_in"] == r["docs_removed"] + r["docs_kept"]
+        if r["docs_removed"] and r["step"] != "read":
+            assert r["words_removed"] > 0 and r["chars_removed"] > r["words_removed"]
+    rejects = cwd / "work" / "curate" / ms["curate"]["fingerprint"] / "rejects"
+    assert {p.name for p in rejects.iterdir()} <= {"language", "gopher_repetition", "gopher_quality", "c4", "fineweb"}
+
+
+def test_filter_ablation_reuses_extraction(e2e):
+    """Changing one filter reruns the filters only: extraction is a cache hit."""
+    from conftest import run_cpt
+
+    cwd, _, _ = e2e
+    r = run_cpt("curate", *REDUCED, "recipe=fineweb_no_c4", cwd=cwd)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r"\[extract\] cache hit", r.stderr) and re.search(r"\[curate\] running", r.stderr)
+    ablated = [json.loads(p.read_text()) for p in (cwd / "work" / "curate").glob("*/manifest.json")]
+    variant = next(m for m in ablated if m["stats"]["recipe"] == "fineweb_no_c4")
+    assert "c4" not in {s["step"] for s in variant["stats"]["funnel"]["steps"]}
+    assert variant["stats"]["funnel"]["kept"] >= manifests(cwd)["curate"]["stats"]["funnel"]["kept"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.filters import (
     C4QualityFilter,
     FineWebQualityFilter,
@@ -12,28 +11,39 @@ from datatrove.pipeline.filters import (
 
 from pipeline import assets
 from pipeline.config import RecipeConfig
+from pipeline.curate.extractors import make_extractor
 from pipeline.curate.offline_steps import LocalLanguageFilter, OfflineURLFilter
 
 # The order FineWeb applies them in. Extraction only runs on raw HTML (WARC) inputs.
 STEP_ORDER = ("url", "extraction", "language", "gopher_repetition", "gopher_quality", "c4", "fineweb")
 
 
-def build_steps(recipe: RecipeConfig, *, extract: bool) -> list[tuple[str, object]]:
-    """``[(step_key, datatrove_step), ...]`` in FineWeb order, skipping disabled filters."""
+def build_steps(recipe: RecipeConfig, *, extract: bool, fast: bool = True) -> list[tuple[str, object]]:
+    """``[(step_key, datatrove_step), ...]`` in FineWeb order, skipping disabled filters.
+
+    ``fast`` selects the drop-in subclasses of :mod:`pipeline.curate.fast_filters` for the Gopher, C4 and
+    FineWeb filters (shared word splitting, same decisions, names and stats); ``False``: datatrove's own.
+    """
+    gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls = (
+        GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter)
+    if fast:
+        from pipeline.curate.fast_filters import FAST_FILTERS
+
+        gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls = (
+            FAST_FILTERS[c] for c in (gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls))
     f = recipe.filters
     steps: list[tuple[str, object]] = []
     if f.url.enabled:
         steps.append(("url", OfflineURLFilter(soft_word_threshold=f.url.soft_word_threshold,
                                               extra_domains=list(f.url.extra_domains) or None)))
     if extract:
-        steps.append(("extraction", Trafilatura(favour_precision=recipe.extraction.favour_precision,
-                                                timeout=recipe.extraction.timeout)))
+        steps.append(("extraction", make_extractor(recipe.extraction)))
     if f.language.enabled:
         model = assets.verify(assets.lid_model(f.language.model_path, f.language.model_sha256))
         steps.append(("language", LocalLanguageFilter(str(model), list(f.language.languages), f.language.threshold)))
     if f.gopher_repetition.enabled:
         g = f.gopher_repetition
-        steps.append(("gopher_repetition", GopherRepetitionFilter(
+        steps.append(("gopher_repetition", gopher_repetition_cls(
             dup_line_frac=g.dup_line_frac, dup_para_frac=g.dup_para_frac,
             dup_line_char_frac=g.dup_line_char_frac, dup_para_char_frac=g.dup_para_char_frac,
             top_n_grams=((2, g.top_2_gram), (3, g.top_3_gram), (4, g.top_4_gram)),
@@ -42,7 +52,7 @@ def build_steps(recipe: RecipeConfig, *, extract: bool) -> list[tuple[str, objec
         )))
     if f.gopher_quality.enabled:
         q = f.gopher_quality
-        steps.append(("gopher_quality", GopherQualityFilter(
+        steps.append(("gopher_quality", gopher_quality_cls(
             min_doc_words=q.min_doc_words, max_doc_words=q.max_doc_words,
             min_avg_word_length=q.min_avg_word_length, max_avg_word_length=q.max_avg_word_length,
             max_symbol_word_ratio=q.max_symbol_word_ratio, max_bullet_lines_ratio=q.max_bullet_lines_ratio,
@@ -51,7 +61,7 @@ def build_steps(recipe: RecipeConfig, *, extract: bool) -> list[tuple[str, objec
         )))
     if f.c4.enabled:
         c = f.c4
-        steps.append(("c4", C4QualityFilter(
+        steps.append(("c4", c4_cls(
             split_paragraph=c.split_paragraph, remove_citations=c.remove_citations,
             filter_no_terminal_punct=c.filter_no_terminal_punct, min_num_sentences=c.min_num_sentences,
             min_words_per_line=c.min_words_per_line, max_word_length=c.max_word_length,
@@ -60,7 +70,7 @@ def build_steps(recipe: RecipeConfig, *, extract: bool) -> list[tuple[str, objec
         )))
     if f.fineweb.enabled:
         w = f.fineweb
-        steps.append(("fineweb", FineWebQualityFilter(
+        steps.append(("fineweb", fineweb_cls(
             line_punct_thr=w.line_punct_thr, line_punct_exclude_zero=w.line_punct_exclude_zero,
             short_line_thr=w.short_line_thr, short_line_length=w.short_line_length,
             char_duplicates_ratio=w.char_duplicates_ratio, new_line_ratio=w.new_line_ratio,

@@ -1,59 +1,45 @@
-"""Curation: raw web data -> FineWeb filter chain (datatrove) -> Parquet documents + funnel."""
+"""The ``curate`` stage: extracted text -> language ID -> Gopher -> C4 -> FineWeb -> Parquet.
+
+Kept documents go to ``docs/``; a deterministic sample of each filter's rejects goes to
+``rejects/<filter>/`` for audit; ``funnel.parquet`` holds per-step, per-dump removals."""
 
 from __future__ import annotations
 
-from pipeline import inputs as inputs_mod
 from pipeline.config import CurateConfig, RecipeConfig
-from pipeline.curate.funnel import build_funnel
+from pipeline.curate.accounting import SampledParquetWriter
+from pipeline.curate.extract import EXTRACT_KEYS, TEXT_DIR, with_tallies
+from pipeline.curate.funnel import build_funnel, combine, write_funnel_parquet
 from pipeline.curate.recipe_steps import build_steps
 from pipeline.datatrove_run import run_local
+from pipeline.errors import CptError
 from pipeline.registry import StageContext
 
 DOCS_DIR = "docs"
 
 
-def resolve_inputs(cfg: CurateConfig, sample) -> tuple[list, str, str]:
-    """(files, format, dump). Empty ``curate.input.paths`` means the embedded sample's crawl."""
-    if not cfg.input.paths:
-        files = [sample.path / w for w in sample.stats["warcs"]]
-        return files, "warc", cfg.input.dump or sample.stats["dump"]
-    files = inputs_mod.expand(cfg.input.paths, cfg.input.format, cfg.input.glob)
-    return files, cfg.input.format, cfg.input.dump or "unknown"
-
-
-def make_reader(fmt: str, root, paths_file, dump: str):
-    from datatrove.pipeline.readers import JsonlReader, ParquetReader, WarcReader
-
-    common = dict(data_folder=str(root), paths_file=str(paths_file), default_metadata={"dump": dump})
-    if fmt == "warc":
-        return WarcReader(**common)
-    if fmt == "jsonl":
-        return JsonlReader(**common)
-    return ParquetReader(**common)
-
-
 def run(ctx: StageContext) -> dict:
-    cfg: CurateConfig = ctx.config["curate"]
-    recipe: RecipeConfig = ctx.config["recipe"]
-    sample = ctx.inputs.get("sample")
-    files, fmt, dump = resolve_inputs(cfg, sample)
-    if fmt == "warc":
-        for f in files:
-            inputs_mod.check_warc_readable(f)
-    root = inputs_mod.common_root(files)
-    paths_file = ctx.out_dir / "input_files.txt"
-    inputs_mod.write_paths_file(files, root, paths_file)
-    tasks = min(cfg.tasks, len(files))  # datatrove shards by file
-    ctx.log(f"{len(files)} {fmt} file(s) under {root}, dump {dump!r}, recipe {recipe.name!r}, {tasks} task(s)")
-
+    from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.writers import ParquetWriter
 
-    steps = build_steps(recipe, extract=(fmt == "warc"))
+    cfg: CurateConfig = ctx.config["curate"]
+    recipe: RecipeConfig = ctx.config["recipe"]
+    extracted = ctx.inputs["extract"]
+    src = extracted.path / TEXT_DIR
+    files = sorted(src.glob("*.parquet"))
+    if not files:
+        raise CptError(f"curate: extraction kept no documents (see {extracted.path / 'logs'})")
+    steps = [(k, s) for k, s in build_steps(recipe, extract=False, fast=cfg.filter_impl == "fast")
+             if k not in EXTRACT_KEYS]
+    for key, step in steps:  # every filter keeps an audit sample of what it removed
+        step.exclusion_writer = SampledParquetWriter(str(ctx.out_dir / "rejects" / key), cfg.rejects_sample_rate)
+    tasks = min(cfg.tasks, len(files))
+    reader = ParquetReader(str(src), glob_pattern="*.parquet")
     writer = ParquetWriter(output_folder=str(ctx.out_dir / DOCS_DIR), output_filename="${rank}.parquet")
-    pipeline = [make_reader(fmt, root, paths_file, dump), *[s for _, s in steps], writer]
-    step_stats = run_local(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=cfg.workers,
-                           what="curate")
-    funnel = build_funnel(step_stats, [k for k, _ in steps])
-    ctx.log(f"{funnel['documents_in']} documents in, {funnel['kept']} kept")
-    return {"dump": dump, "input_files": len(files), "format": fmt, "recipe": recipe.name,
-            "tasks": tasks, "funnel": funnel}
+    step_stats = run_local(with_tallies(reader, steps, writer), logging_dir=ctx.out_dir / "logs", tasks=tasks,
+                           workers=cfg.workers, what="curate")
+    funnel = build_funnel(step_stats, [k for k, _ in steps], extracted.stats["dump"])
+    write_funnel_parquet(funnel, "curate", ctx.out_dir / "funnel.parquet")
+    whole = combine(extracted.stats["funnel"], funnel)
+    ctx.log(f"{whole['documents_in']} documents in, {whole['kept']} kept (recipe {recipe.name!r})")
+    return {"dump": extracted.stats["dump"], "recipe": recipe.name, "tasks": tasks, "filter_impl": cfg.filter_impl,
+            "funnel": whole, "filter_funnel": funnel}

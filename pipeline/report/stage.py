@@ -26,9 +26,7 @@ def schedule_curve(cfg) -> list[tuple[int, float]]:
 
 def funnel_rows(curate: dict, dedup: dict) -> list[dict]:
     """Documents in and kept per step, from the raw input to the deduplicated output."""
-    f = curate["funnel"]
-    rows = [{"step": "input", "in": f["documents_in"], "removed": 0, "kept": f["documents_in"], "reasons": {}}]
-    rows += f["steps"]
+    rows = list(curate["funnel"]["steps"])
     rows.append({"step": "minhash dedup", "in": dedup["documents_in"], "removed": dedup["removed_duplicates"],
                  "kept": dedup["kept"], "reasons": {}})
     return rows

@@ -1,0 +1,72 @@
+"""The ``extract`` stage: raw input -> URL filter -> text extraction -> Parquet of extracted text.
+
+Extraction is the slow part of curation (trafilatura: ~37 pages/s/core), so it is its own
+cached artifact: filter ablations rerun only :mod:`pipeline.curate.stage` on top of it."""
+
+from __future__ import annotations
+
+from pipeline import inputs as inputs_mod
+from pipeline.config import CurateConfig, RecipeConfig
+from pipeline.curate.accounting import DumpTally
+from pipeline.curate.funnel import build_funnel, write_funnel_parquet
+from pipeline.curate.recipe_steps import build_steps
+from pipeline.datatrove_run import run_local
+from pipeline.registry import StageContext
+
+TEXT_DIR = "text"
+EXTRACT_KEYS = ("url", "extraction")
+
+
+def resolve_inputs(cfg: CurateConfig, sample) -> tuple[list, str, str]:
+    """(files, format, dump). Empty ``curate.input.paths`` means the embedded sample's crawl."""
+    if not cfg.input.paths:
+        files = [sample.path / w for w in sample.stats["warcs"]]
+        return files, "warc", cfg.input.dump or sample.stats["dump"]
+    files = inputs_mod.expand(cfg.input.paths, cfg.input.format, cfg.input.glob)
+    return files, cfg.input.format, cfg.input.dump or "unknown"
+
+
+def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int):
+    from datatrove.pipeline.readers import JsonlReader, ParquetReader
+
+    from pipeline.curate.readers import AccountedWarcReader
+
+    common = dict(data_folder=str(root), paths_file=str(paths_file), default_metadata={"dump": dump})
+    if fmt == "warc":  # WARC or WET; broken records are counted under error_<reason>, never lost silently
+        return AccountedWarcReader(**common, max_doc_bytes=max_doc_bytes)
+    if fmt == "jsonl":
+        return JsonlReader(**common)
+    return ParquetReader(**common)
+
+
+def with_tallies(reader, steps: list[tuple[str, object]], writer) -> list:
+    pipeline = [reader, DumpTally("read")]
+    for key, step in steps:
+        pipeline += [step, DumpTally(key)]
+    return pipeline + [writer]
+
+
+def run(ctx: StageContext) -> dict:
+    from datatrove.pipeline.writers import ParquetWriter
+
+    cfg: CurateConfig = ctx.config["curate"]
+    recipe: RecipeConfig = ctx.config["recipe"]
+    files, fmt, dump = resolve_inputs(cfg, ctx.inputs.get("sample"))
+    if fmt == "warc":
+        for f in files:
+            inputs_mod.check_warc_readable(f)
+    root = inputs_mod.common_root(files)
+    paths_file = ctx.out_dir / "input_files.txt"
+    inputs_mod.write_paths_file(files, root, paths_file)
+    tasks = min(cfg.tasks, len(files))  # datatrove shards by file
+    ctx.log(f"{len(files)} {fmt} file(s) under {root}, dump {dump!r}, {tasks} task(s)")
+
+    steps = [(k, s) for k, s in build_steps(recipe, extract=(fmt == "warc")) if k in EXTRACT_KEYS]
+    writer = ParquetWriter(output_folder=str(ctx.out_dir / TEXT_DIR), output_filename="${rank}.parquet")
+    pipeline = with_tallies(make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes), steps, writer)
+    step_stats = run_local(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=cfg.workers,
+                           what="extract")
+    funnel = build_funnel(step_stats, [k for k, _ in steps], dump)
+    write_funnel_parquet(funnel, "extract", ctx.out_dir / "funnel.parquet")
+    ctx.log(f"{funnel['documents_in']} records in, {funnel['kept']} with text")
+    return {"dump": dump, "input_files": len(files), "format": fmt, "tasks": tasks, "funnel": funnel}

@@ -1,0 +1,516 @@
+"""Drop-in, faster versions of datatrove's FineWeb quality filters (same decisions, same stats).
+
+``FastGopherRepetitionFilter``, ``FastGopherQualityFilter``, ``FastC4QualityFilter`` and
+``FastFineWebQualityFilter`` subclass the stock datatrove filters: same constructor arguments, same
+``name``, same stats keys and drop reasons, same rewritten text for C4. Only ``filter`` is replaced.
+
+Where the time goes in the stock filters, and what is done instead:
+
+* **Word splitting.** Every stock filter calls ``split_into_words`` (spaCy over the whole text, plus the
+  sentencizer) and C4 calls ``split_into_sentences`` (spaCy again) once per kept line. spaCy's tokenizer
+  is context-free per whitespace-delimited chunk: it cuts the text where ``str.isspace`` changes, drops a
+  single ``' '`` separator, and tokenizes each chunk on its own (prefix/suffix/infix rules, special cases,
+  token/url matchers all look at the chunk only). The one exception is its special-case *matcher*, a
+  PhraseMatcher over the token sequence that can see two chunks separated by one space. Here each distinct
+  chunk is tokenized once by the very same spaCy tokenizer object (inside a memory zone, as datatrove
+  does) and cached per process; a text is then split with one regex and the cached tokens concatenated.
+  Whenever a text has two chunks separated by a single space whose boundary tokens are consecutive in
+  some special-case pattern (a cross-chunk match is possible), or contains ``IS_ALPHA`` (spaCy trips
+  on that string and datatrove has a retry path for it), the stock function is used for that text.
+* **Sharing.** The word list of a text is computed once and shared by the filters through a small
+  per-process cache keyed by the exact text (C4 rewrites the text, so FineWeb gets a new key).
+* **Sentences in C4.** C4 only compares the sentence total with ``min_num_sentences``, so counting stops
+  once the minimum is reached; the sentences of a line are counted by replaying spaCy's Sentencizer rule
+  over the cached tokens (token text in its ``punct_chars``, token ``is_punct`` flag from spaCy itself).
+* **N-grams.** Top n-gram counts use ``Counter`` over word tuples (the " "-joined string is injective
+  because words never contain a space) and keep ``most_common``'s tie order (first seen); duplicated
+  n-gram characters use slices of one joined string, with a set-size check to skip documents with no
+  repeated n-gram at all.
+
+Languages other than those using spaCy's standard ``Tokenizer`` + sentencizer fall back to datatrove's
+own splitting functions (still shared between the filters).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from itertools import accumulate, chain
+from operator import itemgetter
+
+import numpy as np
+from datatrove.data import Document
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
+from datatrove.pipeline.filters.c4_filters import CITATION_REGEX, ELLIPSIS, END_PUNCTUATION, POLICY_SUBSTRINGS
+from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+from datatrove.utils.text import PUNCTUATION_SET, split_into_sentences, split_into_words
+
+__all__ = [
+    "FastGopherRepetitionFilter",
+    "FastGopherQualityFilter",
+    "FastC4QualityFilter",
+    "FastFineWebQualityFilter",
+    "FAST_FILTERS",
+    "clear_caches",
+]
+
+# re's \s and str.isspace() both use Py_UNICODE_ISSPACE, the predicate spaCy's tokenizer splits on.
+_WS_SPLIT = re.compile(r"(\s+)")
+_ALPHA_TRAP = "IS_ALPHA"  # spaCy raises on it inside a memory zone; datatrove retries without it
+
+_MAX_CHUNKS = 300_000  # per-process chunk -> tokens cache; cleared when it grows past this
+_MAX_WORD_PROPS = 300_000
+_MAX_TEXTS = 8  # texts whose analysis is kept (one document passes all four filters in a row)
+
+_get_words = itemgetter(0)
+_get_first = itemgetter(3)
+_get_last = itemgetter(4)
+_EMPTY_ENTRY = ((), (), (), None, None)
+
+
+class _WordSplitter:
+    """Exact ``split_into_words`` / ``len(split_into_sentences)`` for one language, with a chunk cache.
+
+    A cache entry for a chunk is ``(words, token_texts, token_is_punct, risky_firsts, risky_lasts)``;
+    ``words`` is datatrove's ``strip_strings`` of the token texts; ``risky_firsts`` / ``risky_lasts``: the
+    possible first-pass first / last tokens of the chunk that occur in a special-case pattern pair
+    (None if there are none).
+    """
+
+    def __init__(self, language: str):
+        self.language = language
+        self.fast = False
+        self._cache: dict[str, tuple] = {"": _EMPTY_ENTRY}
+        try:
+            self._setup()
+        except Exception:  # anything unexpected: stock splitting only
+            self.fast = False
+
+    def _setup(self) -> None:
+        from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
+
+        wt = load_word_tokenizer(self.language)
+        if not isinstance(wt, SpaCyTokenizer) or self.language == "ja":  # ja: datatrove chunks by bytes
+            return
+        import spacy.tokenizer
+        from spacy.pipeline import Sentencizer
+
+        nlp = wt.tokenizer  # the very object datatrove's word_tokenize uses
+        tok = nlp.tokenizer
+        if type(tok) is not spacy.tokenizer.Tokenizer or nlp.pipe_names != ["sentencizer"]:
+            return
+        senter = nlp.get_pipe("sentencizer")
+        if not isinstance(senter, Sentencizer):
+            return
+        self._nlp, self._tok = nlp, tok
+        self._punct_chars = frozenset(senter.punct_chars)
+        # The special-case matcher runs over the first-pass tokens (affix rules + special cases) of the whole
+        # text; its patterns are the rule strings tokenized without special cases. Record the token pairs
+        # that are consecutive in some pattern, and the multi-token rules by first and last character.
+        bare = spacy.tokenizer.Tokenizer(nlp.vocab, rules={}, prefix_search=tok.prefix_search,
+                                         suffix_search=tok.suffix_search, infix_finditer=tok.infix_finditer,
+                                         token_match=tok.token_match, url_match=tok.url_match)
+        pairs: set[tuple[str, str]] = set()
+        by_first: dict[str, list[tuple[str, str]]] = {}
+        by_last: dict[str, list[tuple[str, str]]] = {}
+        with nlp.memory_zone():
+            for rule in tok.rules:
+                texts = [t.text for t in bare(rule)]
+                if len(texts) > 1:
+                    pairs.update(zip(texts, texts[1:]))
+                    by_first.setdefault(rule[0], []).append((rule, texts[0]))
+                    by_last.setdefault(rule[-1], []).append((rule, texts[-1]))
+        self._pairs = frozenset(pairs)
+        self._lefts = frozenset(a for a, _ in pairs)
+        self._rights = frozenset(b for _, b in pairs)
+        self._rules_by_first, self._rules_by_last = by_first, by_last
+        self.fast = True
+
+    # ------------------------------------------------------------------ chunk cache
+    def _fill(self, chunks) -> None:
+        cache = self._cache
+        missing = {c for c in chunks if c not in cache}
+        if not missing:
+            return
+        if len(cache) + len(missing) > _MAX_CHUNKS:
+            cache.clear()
+            cache[""] = _EMPTY_ENTRY
+        lefts, rights = self._lefts, self._rights
+        with self._nlp.memory_zone():
+            for c in missing:
+                doc = self._tok(c)
+                texts = tuple(t.text for t in doc)
+                flags = tuple(t.is_punct for t in doc)
+                words = tuple(s for s in (t.strip() for t in texts) if len(s) > 0)
+                first = last = None
+                if texts:
+                    # the first-pass first/last token is the final one, unless the matcher merged tokens
+                    # at the chunk's edge into a special case R: then it is the edge token of R's pattern
+                    firsts = {texts[0]}
+                    firsts.update(p for r, p in self._rules_by_first.get(c[0], ()) if c.startswith(r))
+                    lasts = {texts[-1]}
+                    lasts.update(p for r, p in self._rules_by_last.get(c[-1], ()) if c.endswith(r))
+                    first = frozenset(firsts & rights) or None
+                    last = frozenset(lasts & lefts) or None
+                cache[c] = (words, texts, flags, first, last)
+
+    def _entries(self, chunks: list[str]) -> list[tuple]:
+        try:
+            return list(map(self._cache.__getitem__, chunks))
+        except KeyError:
+            self._fill(chunks)
+            return list(map(self._cache.__getitem__, chunks))
+
+    def _cross_chunk_risk(self, entries: list[tuple], seps: list[str]) -> bool:
+        """True when two chunks joined by one space may form a special-case match across them."""
+        lasts = list(map(_get_last, entries))
+        if not any(lasts):
+            return False
+        pairs = self._pairs
+        for k, left in enumerate(lasts):
+            if left is not None and k < len(seps) and seps[k] == " ":
+                right = entries[k + 1][3]
+                if right is not None and any((a, b) in pairs for a in left for b in right):
+                    return True
+        return False
+
+    # ------------------------------------------------------------------ public
+    def words(self, text: str) -> tuple[list[str], bool]:
+        """``(split_into_words(text, language), words_are_space_free)``."""
+        if self.fast and _ALPHA_TRAP not in text:
+            parts = _WS_SPLIT.split(text)
+            entries = self._entries(parts[0::2])
+            if not self._cross_chunk_risk(entries, parts[1::2]):
+                return list(chain.from_iterable(map(_get_words, entries))), True
+        return split_into_words(text, self.language), False
+
+    def count_sentences(self, line: str) -> int:
+        """``len(split_into_sentences(line, language))``."""
+        if not self.fast or not line or _ALPHA_TRAP in line:
+            return len(split_into_sentences(line, self.language))
+        parts = _WS_SPLIT.split(line)
+        seps = parts[1::2]
+        # spaCy's chunks: non-space runs, and space runs minus the one ' ' that follows a token.
+        chunks = []
+        for i, p in enumerate(parts):
+            # a space run right after a token loses its first ' '; one at the very start is kept whole
+            if i & 1 and p[0] == " " and (i > 1 or parts[0]):
+                p = p[1:]
+            chunks.append(p)
+        entries = self._entries(chunks)
+        if self._cross_chunk_risk(entries[0::2], seps):
+            return len(split_into_sentences(line, self.language))
+        # spaCy's Sentencizer.predict, counting sentence starts
+        punct_chars = self._punct_chars
+        n_tokens = 0
+        starts = 1
+        seen_period = False
+        for e in entries:
+            n_tokens += len(e[1])
+            for text, is_punct in zip(e[1], e[2]):
+                in_punct_chars = text in punct_chars
+                if seen_period and not is_punct and not in_punct_chars:
+                    starts += 1
+                    seen_period = False
+                elif in_punct_chars:
+                    seen_period = True
+        if n_tokens == 0:  # not reached for a non-empty line; keep datatrove's own answer
+            return len(split_into_sentences(line, self.language))
+        return starts
+
+
+_SPLITTERS: dict[str, _WordSplitter] = {}
+
+
+def _splitter(language: str) -> _WordSplitter:
+    sp = _SPLITTERS.get(language)
+    if sp is None:
+        sp = _SPLITTERS[language] = _WordSplitter(language)
+    return sp
+
+
+class _TextInfo:
+    """What the filters share about one exact text."""
+
+    __slots__ = ("text", "language", "_words", "space_free")
+
+    def __init__(self, text: str, language: str):
+        self.text = text
+        self.language = language
+        self._words: list[str] | None = None
+        self.space_free = False
+
+    @property
+    def words(self) -> list[str]:
+        if self._words is None:
+            self._words, self.space_free = _splitter(self.language).words(self.text)
+        return self._words
+
+
+_TEXTS: dict[tuple[str, str], _TextInfo] = {}
+
+
+def _info(text: str, language: str) -> _TextInfo:
+    key = (text, language)
+    info = _TEXTS.get(key)
+    if info is None:
+        if len(_TEXTS) >= _MAX_TEXTS:
+            del _TEXTS[next(iter(_TEXTS))]
+        info = _TEXTS[key] = _TextInfo(text, language)
+    return info
+
+
+def clear_caches() -> None:
+    """Forget cached texts, chunk tokenizations and word properties (e.g. between benchmark runs)."""
+    _TEXTS.clear()
+    for sp in _SPLITTERS.values():
+        sp._cache.clear()
+        sp._cache[""] = _EMPTY_ENTRY
+    _WORD_PROPS.clear()
+
+
+# ---------------------------------------------------------------------------- Gopher repetition
+def _top_ngram_chars(words: list[str], n: int, space_free: bool) -> int | None:
+    """``find_top_duplicate(get_n_grams(words, n))``, or None when there are no n-grams."""
+    if not space_free or n <= 0:  # " ".join may not be injective: count the strings themselves
+        grams = [" ".join(words[i: i + n]) for i in range(len(words) - n + 1)]
+        if not grams:
+            return None
+        top, count = max(Counter(grams).items(), key=itemgetter(1))
+        return len(top) * count
+    if len(words) < n:
+        return None
+    counts = Counter(zip(*(words[i:] for i in range(n))))
+    # most_common(1) is max() over items in insertion (first seen) order: same tie-break
+    top, count = max(counts.items(), key=itemgetter(1))
+    return (sum(map(len, top)) + n - 1) * count
+
+
+def _dup_ngram_chars(joined: str, offsets: list[int], n: int, text_len: int, n_frac: float) -> int:
+    """``find_all_duplicate(words, n)``, or a partial sum already past the filter's threshold
+    (``repeated / text_len > n_frac``, monotone in ``repeated``)."""
+    grams = [joined[a:b] for a, b in zip(offsets, offsets[n:])]
+    if len(set(grams)) == len(grams):
+        return 0
+    seen: set[str] = set()
+    repeated, idx, end = 0, 0, len(grams)
+    while idx < end:
+        g = grams[idx]
+        if g in seen:
+            repeated += len(g)
+            if repeated / text_len > n_frac:
+                return repeated
+            idx += n
+        else:
+            seen.add(g)
+            idx += 1
+    return repeated
+
+
+class FastGopherRepetitionFilter(GopherRepetitionFilter):
+    """:class:`GopherRepetitionFilter` with shared word splitting and cheaper n-gram counting."""
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        text = doc.text
+        if not text:
+            return False, "empty"
+
+        paragraphs = self.paragraph_exp.split(text.strip())
+        paragraphs_duplicates, char_duplicates = find_duplicates(paragraphs)
+        if self.dup_para_frac and paragraphs_duplicates / len(paragraphs) > self.dup_para_frac:
+            return False, "dup_para_frac"
+        if self.dup_para_char_frac and char_duplicates / len(text) > self.dup_para_char_frac:
+            return False, "dup_para_char_frac"
+
+        lines = self._line_splitter.split(text)
+        line_duplicates, char_duplicates = find_duplicates(lines)
+        if self.dup_line_frac and line_duplicates / len(lines) > self.dup_line_frac:
+            return False, "dup_line_frac"
+        if self.dup_line_char_frac and char_duplicates / len(text) > self.dup_line_char_frac:
+            return False, "dup_line_char_frac"
+
+        info = _info(text, self.language)
+        words = info.words
+
+        for n, n_frac in self.top_n_grams:
+            top_char_length = _top_ngram_chars(words, n, info.space_free)
+            if top_char_length is None:
+                continue
+            if top_char_length / len(text) > n_frac:
+                return False, f"top_{n}_gram"
+
+        if self.dup_n_grams:
+            joined = "".join(words)
+            offsets = list(accumulate(map(len, words), initial=0))
+            for n, n_frac in self.dup_n_grams:
+                if n <= 0:  # degenerate configs: datatrove's own function
+                    from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate
+
+                    n_duplicates_char = find_all_duplicate(words, n)
+                else:
+                    n_duplicates_char = _dup_ngram_chars(joined, offsets, n, len(text), n_frac)
+                if n_duplicates_char / len(text) > n_frac:
+                    return False, f"duplicated_{n}_n_grams"
+
+        return True
+
+
+# ---------------------------------------------------------------------------- Gopher quality
+class _WordProps(dict):
+    """word -> (is_non_symbol, length_if_non_symbol_else_0, has_alpha), as GopherQualityFilter tests them."""
+
+    def __missing__(self, w: str) -> tuple[int, int, int]:
+        if len(self) >= _MAX_WORD_PROPS:
+            self.clear()
+        non_symbol = any(ch not in PUNCTUATION_SET for ch in w)
+        props = (1 if non_symbol else 0, len(w) if non_symbol else 0, 1 if any(c.isalpha() for c in w) else 0)
+        self[w] = props
+        return props
+
+
+_WORD_PROPS = _WordProps()
+_get_ns, _get_ns_len, _get_alpha = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+class FastGopherQualityFilter(GopherQualityFilter):
+    """:class:`GopherQualityFilter` with shared word splitting and memoised per-word tests."""
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        text = doc.text
+        words = _info(text, self.language).words
+        n_words = len(words)
+        props = list(map(_WORD_PROPS.__getitem__, words))
+
+        n_non_symbol_words_words = sum(map(_get_ns, props))
+
+        if self.min_doc_words and n_non_symbol_words_words < self.min_doc_words:
+            return False, "gopher_short_doc"
+        if self.max_doc_words and n_non_symbol_words_words > self.max_doc_words:
+            return False, "gopher_long_doc"
+
+        if n_non_symbol_words_words:
+            # np.mean of ints: float64 sum (exact for ints) divided by the count == int / int
+            avg_n_words = sum(map(_get_ns_len, props)) / n_non_symbol_words_words
+        else:
+            avg_n_words = np.mean([])  # nan (and numpy's warning), like the stock filter
+        if self.min_avg_word_length and avg_n_words < self.min_avg_word_length:
+            return False, "gopher_below_avg_threshold"
+        if self.max_avg_word_length and avg_n_words > self.max_avg_word_length:
+            return False, "gopher_above_avg_threshold"
+
+        if self.max_symbol_word_ratio and text.count("#") / n_words > self.max_symbol_word_ratio:
+            return False, "gopher_too_many_hashes"
+        if self.max_symbol_word_ratio and (text.count("...") + text.count("…")) / n_words > self.max_symbol_word_ratio:
+            return False, "gopher_too_many_ellipsis"
+
+        lines = text.splitlines()
+        if (
+            self.max_bullet_lines_ratio
+            and sum(s.lstrip().startswith(("•", "-")) for s in lines) / len(lines) > self.max_bullet_lines_ratio
+        ):
+            return False, "gopher_too_many_bullets"
+        if (
+            self.max_ellipsis_lines_ratio
+            and sum(s.rstrip().endswith(("...", "…")) for s in lines) / len(lines) > self.max_ellipsis_lines_ratio
+        ):
+            return False, "gopher_too_many_end_ellipsis"
+
+        if self.max_non_alpha_words_ratio and sum(map(_get_alpha, props)) / n_words < self.max_non_alpha_words_ratio:
+            return False, "gopher_below_alpha_threshold"
+
+        if self.min_stop_words and len(self.stop_words.intersection(words)) < self.min_stop_words:
+            return False, "gopher_enough_stop_words"
+
+        return True
+
+
+# ---------------------------------------------------------------------------- C4
+class FastC4QualityFilter(C4QualityFilter):
+    """:class:`C4QualityFilter` counting sentences over cached tokens, only until the minimum is reached."""
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        lines = doc.text.splitlines() if self.split_paragraph else split_into_sentences(doc.text, self.language)
+        splitter = _splitter(self.language)
+
+        num_sentences = 0
+        kept_lines = []
+
+        for line in lines:
+            line = line.strip()
+            words = line.split()
+            self.stat_update("line-total")
+            if self.max_word_length != -1 and any(len(word) > self.max_word_length for word in words):
+                self.stat_update("line-filter-too_long_word")
+                continue
+            if self.remove_citations:
+                line = CITATION_REGEX.sub("", line)
+            if self.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)):
+                self.stat_update("line-filter-no_terminal_punc")
+                continue
+            if len(words) < self.min_words_per_line:
+                self.stat_update("line-filter-too_few_words")
+                continue
+            line_l = line.lower()
+            if self.filter_lorem_ipsum and "lorem ipsum" in line_l:
+                return False, "lorem_ipsum"
+            if self.filter_javascript and "javascript" in line_l:
+                self.stat_update("line-filter-javascript")
+                continue
+            if self.filter_curly_bracket and "{" in line:
+                return False, "curly_bracket"
+            if self.filter_policy and any(p in line_l for p in POLICY_SUBSTRINGS):
+                self.stat_update("line-filter-policy")
+                continue
+            # only the comparison with min_num_sentences matters: stop counting once it is reached
+            if self.min_num_sentences != -1 and num_sentences < self.min_num_sentences:
+                num_sentences += splitter.count_sentences(line) if self.split_paragraph else 1
+            kept_lines.append(line)
+            self.stat_update("line-kept")
+        if num_sentences < self.min_num_sentences:
+            return False, "too_few_sentences"
+
+        doc.text = ("\n" if self.split_paragraph else " ").join(kept_lines).strip()
+        return True
+
+
+# ---------------------------------------------------------------------------- FineWeb
+class FastFineWebQualityFilter(FineWebQualityFilter):
+    """:class:`FineWebQualityFilter` with shared word splitting."""
+
+    def filter(self, doc) -> bool | tuple[bool, str]:
+        text = doc.text
+        lines = text.split("\n")
+        lines = [line for line in lines if line.strip() != ""]
+        if len(lines) == 0:
+            return False, "empty"
+        ratio = sum(1 for line in lines if line.endswith(self.stop_chars)) / len(lines)
+        if ratio < self.line_punct_thr and not (ratio == 0 and self.line_punct_exclude_zero):
+            return False, "line_punct_ratio"
+
+        ratio = sum(1 for line in lines if len(line) <= self.short_line_length) / len(lines)
+        if ratio > self.short_line_threshold:
+            return False, "short_line_ratio"
+
+        ratio = find_duplicates(lines)[1] / len(text.replace("\n", ""))
+        if ratio > self.char_duplicates_ratio:
+            return False, "char_dup_ratio"
+
+        n_words = len(_info(text, self.language).words)
+        new_line = text.count("\n")
+        if new_line / n_words > self.new_line_ratio:
+            return False, "list_ratio"
+
+        return True
+
+
+FAST_FILTERS = {
+    GopherRepetitionFilter: FastGopherRepetitionFilter,
+    GopherQualityFilter: FastGopherQualityFilter,
+    C4QualityFilter: FastC4QualityFilter,
+    FineWebQualityFilter: FastFineWebQualityFilter,
+}

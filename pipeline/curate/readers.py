@@ -1,0 +1,745 @@
+"""Readers that account for every input record.
+
+datatrove's stock ``WarcReader`` silently skips records it cannot use (non-HTML
+payloads, undecodable charsets), silently stops at a truncated gzip stream (warcio
+takes the EOFError for the end of the file, losing the records buffered before the
+cut), and raises out of the task on a corrupt record (ArchiveLoadFailed) or garbage
+in a gzip file. The readers here never raise on bad *data*: every record that does
+not become a document is counted under a stat named ``error_<reason>``, so that for
+a fully read input
+
+    documents + sum(error_*) == number of document records in the input
+
+(where "documents" is BaseDiskReader's own per-file stat). Records that are wholly
+missing from a file (after a truncation) are not in its input; lost records that
+cannot be identified are counted as documents ("at least one lost").
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Callable, Literal
+
+from datatrove.io import DataFileLike, DataFolderLike
+from datatrove.pipeline.readers.base import BaseDiskReader
+from datatrove.utils.logging import logger
+
+_CHUNK = 1 << 16  # unit of every read: raw, decompressed, payload
+_MAX_LINE = 1 << 20  # a single header line longer than this is split (and will not parse)
+_MAX_HEADER_BYTES = 2 << 20  # WARC + HTTP headers of one record larger than this: corrupt record
+_GZIP_MAGIC = b"\x1f\x8b\x08"  # gzip id bytes + deflate method
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_SNIFF_BYTES = 16 << 10  # how much of a damaged gzip member's start is searched for its WARC-Type
+_WARC_TYPE_RE = re.compile(rb"(?im)^WARC-Type:[ \t]*([a-z]+)")
+_WARC_TYPES = ("warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation")
+# mandatory WARC headers, also where a broken line start glued them to other text
+_HEADER_LINE_RE = re.compile(rb"(WARC-Type|WARC-Record-ID|WARC-Date):[ \t]*([!-~]+)", re.IGNORECASE)
+_MEMBER_SLACK = 80  # raw bytes between a damaged member's detected end and the next member: too few for a record
+_HEADER_SPAN = 4096  # header lines further apart than this belong to different records
+_FORMATS = {"auto": ("response", "conversion"), "warc": ("response",), "wet": ("conversion",)}
+
+# reasons under which a lost record is counted (stat name is "error_" + reason)
+ERROR_REASONS = (
+    "truncated_gzip",
+    "corrupt_file",
+    "truncated_file",
+    "corrupt_record",
+    "non_html",
+    "charset",
+    "too_large",
+    "empty",
+)
+
+
+class _GzipFailure(Exception):
+    reason = "corrupt_file"
+
+
+class _TruncatedGzip(_GzipFailure):
+    reason = "truncated_gzip"
+
+
+class _CorruptGzip(_GzipFailure):
+    reason = "corrupt_file"
+
+
+class _HeadersTooLong(Exception):
+    pass
+
+
+class _Unseekable(Exception):
+    pass
+
+
+class _BadFraming(Exception):
+    """The record at ``start`` cannot be delimited (broken headers or Content-Length)."""
+
+    def __init__(self, start: int, rec_type: str | None, short: bool = False):
+        super().__init__(start)
+        self.start = start
+        self.rec_type = rec_type  # None: unknown, the headers did not parse
+        self.short = short  # the block ended before its declared Content-Length
+
+
+def _group_headers(seen: dict[int, tuple[bytes, bytes]]) -> list[str | None]:
+    """Group mandatory WARC header lines (WARC-Type, WARC-Record-ID, WARC-Date: one of
+    each per record, close together) found at the given offsets into records; return
+    each record's type (None where its WARC-Type line is gone)."""
+    records: list[dict] = []
+    last_off = None
+    for off in sorted(seen):
+        name, value = seen[off]
+        name = name.lower()
+        if not records or name in records[-1] or off - last_off > _HEADER_SPAN:
+            records.append({})
+        records[-1][name] = value
+        last_off = off
+    return [rec[b"warc-type"].decode("ascii").lower() if b"warc-type" in rec else None for rec in records]
+
+
+class _Source:
+    """Buffered byte stream over one raw (plain or multi-member gzip) WARC file.
+
+    Offers what warcio's record loader needs (``read``, ``readline``, ``tell``) plus
+    ``seek`` back to recent positions (to resync after a corrupt record) and
+    ``recover`` past a damaged gzip member.  Decompression is done here with zlib so
+    that a truncated or garbled gzip stream raises ``_TruncatedGzip``/``_CorruptGzip``
+    instead of being silently cut short (what warcio's own decompressor does) or
+    killing the task (what gzip/fsspec do).  Offsets (``tell``) are positions in the
+    decompressed stream; they stay monotonic across a recovered gzip gap.
+    """
+
+    def __init__(self, raw, head: bytes):
+        self._raw = raw
+        try:
+            self._seekable = bool(raw.seekable())
+        except Exception:  # noqa: BLE001 - a file object without seekable() cannot seek
+            self._seekable = False
+        self.gz = head.startswith(b"\x1f\x8b")
+        self._pending = head  # raw bytes read but not yet consumed
+        self._raw_off = len(head)  # position of self._raw
+        self._dec = None  # decompressor of the current gzip member
+        self._member_raw = 0
+        self._fail_raw = 0
+        self._members: list[tuple[int, int]] = []  # (raw offset, stream offset) of gzip member starts
+        self._buf = b""
+        self._pos = 0
+        self._virt = 0  # stream offset of self._buf[0]
+        self.header_budget: int | None = None
+        self.damaged = False  # a file-level failure was counted for this file
+        self.record_start = 0
+        self.resume_raw = 0  # raw offset where reading resumed after a gzip failure (or end of file)
+        self.inflight: str | None = None  # record being read: None (between records), "?" or its WARC-Type
+
+    # ---------------------------------------------------------------- low level
+    def _end(self) -> int:
+        return self._virt + len(self._buf)
+
+    def _raw_read(self, n: int) -> bytes:
+        data = self._raw.read(n)
+        self._raw_off += len(data)
+        return data
+
+    def _produce(self, new_member: bool = True) -> bytes:
+        """Next chunk of decompressed bytes; b"" at a clean end of file (or, with
+        ``new_member=False``, at the end of the current gzip member)."""
+        if not self.gz:
+            if self._pending:
+                data, self._pending = self._pending, b""
+                return data
+            return self._raw_read(_CHUNK)
+        while True:
+            if self._dec is None:
+                if not new_member:
+                    return b""
+                if len(self._pending) < len(_GZIP_MAGIC):
+                    self._pending += self._raw_read(_CHUNK)
+                if not self._pending:
+                    return b""
+                member_raw = self._raw_off - len(self._pending)
+                if not self._pending.startswith(_GZIP_MAGIC):
+                    self._fail_raw = member_raw
+                    if len(self._pending) < len(_GZIP_MAGIC) and _GZIP_MAGIC.startswith(self._pending):
+                        raise _TruncatedGzip()
+                    raise _CorruptGzip()
+                self._members.append((member_raw, self._end()))
+                self._member_raw = member_raw
+                self._dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            dec = self._dec
+            if dec.unconsumed_tail:
+                data = dec.unconsumed_tail
+            elif self._pending:
+                data, self._pending = self._pending, b""
+            else:
+                data = self._raw_read(_CHUNK)
+                if not data:
+                    self._fail_raw = self._member_raw
+                    raise _TruncatedGzip()
+            try:
+                out = dec.decompress(data, _CHUNK)  # bounded output: no zip bomb in memory
+            except zlib.error:
+                self._fail_raw = self._member_raw
+                raise _CorruptGzip() from None
+            if dec.eof:
+                self._pending = dec.unused_data
+                self._dec = None
+            if out:
+                return out
+
+    def _set_buf(self, data: bytes):
+        self._virt = self._end()
+        self._buf = data
+        self._pos = 0
+
+    def _fill(self) -> bool:
+        if self._pos < len(self._buf):
+            return True
+        data = self._produce()
+        if not data:
+            return False
+        self._set_buf(data)
+        return True
+
+    def _spend(self, n: int):
+        if self.header_budget is not None:
+            self.header_budget -= n
+            if self.header_budget < 0:
+                raise _HeadersTooLong()
+
+    # ------------------------------------------------------- file-like surface
+    def tell(self) -> int:
+        return self._virt + self._pos
+
+    def read(self, n: int | None = None) -> bytes:
+        parts = []
+        remaining = -1 if n is None or n < 0 else n
+        while remaining != 0:
+            if not self._fill():
+                break
+            avail = len(self._buf) - self._pos
+            take = avail if remaining < 0 else min(avail, remaining)
+            parts.append(self._buf[self._pos : self._pos + take])
+            self._pos += take
+            if remaining > 0:
+                remaining -= take
+        out = b"".join(parts)
+        self._spend(len(out))
+        return out
+
+    def readline(self, limit: int | None = None) -> bytes:
+        cap = _MAX_LINE if limit is None or limit < 0 else min(limit, _MAX_LINE)
+        parts = []
+        got = 0
+        while got < cap:
+            if not self._fill():
+                break
+            stop = min(len(self._buf), self._pos + cap - got)
+            nl = self._buf.find(b"\n", self._pos, stop)
+            end = nl + 1 if nl >= 0 else stop
+            parts.append(self._buf[self._pos : end])
+            got += end - self._pos
+            self._pos = end
+            if nl >= 0:
+                break
+        out = b"".join(parts)
+        self._spend(len(out))
+        return out
+
+    def close(self):  # warcio may call close() on wrapped streams; the file is closed by its owner
+        pass
+
+    # ------------------------------------------------------------- navigation
+    def forget_before(self, pos: int):
+        """Drop gzip member bookkeeping no longer needed to seek back to ``pos``."""
+        keep = 0
+        for i, (_, virt) in enumerate(self._members):
+            if virt <= pos:
+                keep = i
+        if keep:
+            del self._members[:keep]
+
+    def seek(self, target: int):
+        if self._virt <= target <= self._end():
+            self._pos = target - self._virt
+            return
+        if not self._seekable:
+            raise _Unseekable()
+        self._pending = b""
+        self._dec = None
+        self._buf = b""
+        self._pos = 0
+        if not self.gz:
+            self._raw.seek(target)
+            self._raw_off = self._virt = target
+            return
+        idx = max((i for i, (_, virt) in enumerate(self._members) if virt <= target), default=None)
+        if idx is None:
+            raise _Unseekable()
+        raw_off, self._virt = self._members[idx]
+        del self._members[idx:]  # re-registered when the member is decompressed again
+        self._raw.seek(raw_off)
+        self._raw_off = raw_off
+        remaining = target - self._virt
+        while remaining > 0:
+            if not self._fill():
+                break
+            step = min(remaining, len(self._buf) - self._pos)
+            self._pos += step
+            remaining -= step
+
+    def next_record_line(self) -> bytes:
+        """Skip blank lines; return the first non-blank line (b"" at end of file)."""
+        while True:
+            line = self.readline()
+            if not line or line.strip():
+                return line
+
+    def settle(self):
+        """Make sure the current gzip member has been fully checked (CRC and size) if
+        nothing of it is left unread, without touching the next member."""
+        if self._pos < len(self._buf):
+            return
+        while self._dec is not None:
+            data = self._produce(new_member=False)
+            if data:
+                self._set_buf(data)
+                return
+
+    def resync(self, pos: int) -> tuple[bool, list[str | None]]:
+        """Position the stream at the next line starting with ``WARC/`` that begins at
+        or after ``pos``. Returns whether one was found, and the WARC-Type values of the
+        records whose header remnants are seen in the skipped bytes (None: type unreadable)."""
+        base = max(pos - 1, 0)
+        self.seek(base)
+        seen: dict[int, tuple[bytes, bytes]] = {}
+        tail = b""
+        while True:
+            chunk = self.read(_CHUNK)
+            if not chunk:
+                return False, _group_headers(seen)
+            data = tail + chunk
+            i = data.find(b"\nWARC/")
+            for m in _HEADER_LINE_RE.finditer(data, 0, i if i >= 0 else len(data)):
+                seen.setdefault(base + m.start(), (m.group(1).lower(), m.group(2)))
+            if i >= 0:
+                self.seek(base + i + 1)
+                return True, _group_headers(seen)
+            tail = data[-256:]
+            base += len(data) - len(tail)
+
+    def recover(self, failure: _GzipFailure) -> bool:
+        """After a damaged gzip member, move to the next gzip member that decompresses
+        to a WARC record. Returns False when nothing more can be read."""
+        if isinstance(failure, _TruncatedGzip) or not self._seekable:
+            return False
+        scan = self._fail_raw + 1
+        tail = b""
+        while True:
+            self._raw.seek(scan)
+            chunk = self._raw.read(_CHUNK)
+            if not chunk:
+                self.resume_raw = scan
+                return False
+            data = tail + chunk
+            base = scan - len(tail)
+            i = data.find(_GZIP_MAGIC)
+            while i >= 0:
+                if self._valid_member_at(base + i):
+                    self._restart_at(base + i)
+                    return True
+                i = data.find(_GZIP_MAGIC, i + 1)
+            tail = data[-(len(_GZIP_MAGIC) - 1) :]
+            scan += len(chunk)
+
+    def examine_failed_member(self, record_start: int) -> tuple[str | None, int | None]:
+        """For the gzip member that just failed, if it holds only the record starting at
+        ``record_start`` (one member per record, the usual layout): the record's WARC-Type
+        if its beginning still decompresses, and the raw offset where the member's
+        deflate data ended intact (only a checksum/length check failed), else None."""
+        if not self._seekable or not self._members:
+            return None, None
+        raw_off, virt = self._members[-1]
+        if raw_off != self._fail_raw or virt != record_start:
+            return None, None
+        self._raw.seek(raw_off)
+        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = b""
+        fed = 0
+        end = None
+        try:
+            while not dec.eof:
+                # small steps: output decompressed before an error is not lost with it, and
+                # the error's position is known to within a step
+                data = dec.unconsumed_tail
+                if not data:
+                    data = self._raw.read(64)
+                    fed += len(data)
+                if not data:
+                    break
+                piece = dec.decompress(data, 256)
+                if len(out) < _SNIFF_BYTES:
+                    out += piece
+        except zlib.error as exc:
+            if "check" in str(exc):  # "incorrect data check" / "incorrect length check"
+                end = raw_off + fed
+        head = out.partition(b"\r\n\r\n")[0]
+        match = _WARC_TYPE_RE.search(head) if head.startswith(b"WARC/") else None
+        return (match.group(1).decode("ascii").lower() if match else None), end
+
+    def _valid_member_at(self, off: int) -> bool:
+        self._raw.seek(off)
+        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = b""
+        try:
+            for _ in range(16):
+                data = dec.unconsumed_tail or self._raw.read(4096)
+                if not data:
+                    break
+                out += dec.decompress(data, 64)
+                if len(out) >= 5 or dec.eof:
+                    break
+        except zlib.error:
+            return False
+        return out.startswith(b"WARC/")
+
+    def _restart_at(self, off: int):
+        self.resume_raw = off
+        self._raw.seek(off)
+        self._raw_off = off
+        self._pending = b""
+        self._dec = None
+        self._virt = self._end()
+        self._buf = b""
+        self._pos = 0
+        self._members = []
+
+
+class AccountedWarcReader(BaseDiskReader):
+    """Read WARC (``response`` records with HTML payloads) and WET (``conversion``
+    records, text/plain) files, gzip-compressed (one member per record, or a single
+    stream) or plain, and account for every record.
+
+    Yields the same documents as datatrove's ``WarcReader`` (text, id =
+    WARC-Record-ID, metadata url and date; plus ``warc_file`` = path relative to the
+    data folder, ``file_path`` and ``default_metadata`` as BaseDiskReader adds them),
+    but never raises on bad data.  Every response/conversion record that does not
+    become a document is counted once, as ``error_<reason>``:
+
+    - ``error_truncated_gzip``: the gzip stream ends mid-member. 1 per truncated file
+      (the record being read is lost, what followed it is unknowable). Documents
+      already yielded from the file are kept.
+    - ``error_corrupt_file``: gzip data is garbled (zlib/CRC error, or bytes between
+      members that are not a gzip member). Reading resumes at the next gzip member
+      that decompresses to a WARC record, if any. 1 per damaged region, or 0 when the
+      damage provably stayed inside one member holding a known non-document record.
+    - ``error_truncated_file``: a plain file (or gzip stream ending cleanly) stops in
+      the middle of a record and no further record follows.
+    - ``error_corrupt_record``: a record whose WARC/HTTP headers do not parse, whose
+      WARC-Type is unreadable, whose Content-Length is missing, malformed or wrong
+      (the block is not followed by the record separator and a next record), or
+      whose payload transfer/content encoding cannot be decoded. Reading resyncs at
+      the next line starting with ``WARC/`` (the rest of the file is lost if there
+      is none); every record whose header remnants (WARC-Type, WARC-Record-ID,
+      WARC-Date) are seen in the skipped bytes is counted, except those known to be
+      non-document records, and 1 if no remnant is readable.
+    - ``error_non_html``: a response payload that is not HTML, decided as datatrove
+      does: WARC-Identified-Payload-Type if present, else libmagic sniffing. For a
+      conversion (WET) record text/plain is accepted, and the record's own
+      Content-Type is trusted when there is no identified payload type.
+    - ``error_charset``: the payload is not UTF-8 and cchardet finds no charset that
+      decodes it.
+    - ``error_too_large``: the (content-decoded) payload exceeds ``max_doc_bytes``;
+      it is streamed and skipped in chunks, never held in memory whole.
+    - ``error_empty``: an HTML/text payload of 0 bytes (or whose adapter returns no text).
+
+    Records of other types (warcinfo, request, metadata, revisit, and conversion or
+    response records excluded by ``formats``) are not documents and are not counted.
+    Not ``error_`` stats: ``files_damaged`` counts files with a file-level failure,
+    ``damaged_<reason>`` each file-level failure (truncated_gzip, corrupt_file,
+    truncated_file), whether or not a document was lost with it.
+    Genuine I/O errors of the filesystem (OSError) are not data errors and still raise.
+
+    Args:
+        data_folder, paths_file, limit, skip, file_progress, doc_progress, adapter,
+        text_key, id_key, default_metadata, recursive, glob_pattern, shuffle_files:
+            as for datatrove's readers. The accounting identity holds when the whole
+            input is read (``limit=-1``, ``skip=0``).
+        max_doc_bytes: payloads larger than this are counted as ``error_too_large``.
+        formats: "auto" (response and conversion records), "warc" (response only)
+            or "wet" (conversion only). Compression is detected from the file's
+            content (gzip or none), not its name.
+    """
+
+    name = "🕷 Accounted Warc"
+    _requires_dependencies = ["warcio", ("cchardet", "faust-cchardet"), ("magic", "python-magic")]
+
+    def __init__(
+        self,
+        data_folder: DataFolderLike,
+        paths_file: DataFileLike | None = None,
+        limit: int = -1,
+        skip: int = 0,
+        file_progress: bool = False,
+        doc_progress: bool = False,
+        adapter: Callable = None,
+        text_key: str = "text",
+        id_key: str = "id",
+        default_metadata: dict = None,
+        recursive: bool = True,
+        glob_pattern: str | None = None,
+        shuffle_files: bool = False,
+        max_doc_bytes: int = 10_000_000,
+        formats: Literal["auto", "warc", "wet"] = "auto",
+    ):
+        if formats not in _FORMATS:
+            raise ValueError(f"formats must be one of {sorted(_FORMATS)}, got {formats!r}")
+        if max_doc_bytes <= 0:
+            raise ValueError(f"max_doc_bytes must be positive, got {max_doc_bytes}")
+        self.max_doc_bytes = max_doc_bytes
+        self.formats = formats
+        self._doc_types = _FORMATS[formats]
+        super().__init__(
+            data_folder,
+            paths_file,
+            limit,
+            skip,
+            file_progress,
+            doc_progress,
+            adapter,
+            text_key,
+            id_key,
+            default_metadata,
+            recursive,
+            glob_pattern,
+            shuffle_files,
+        )
+
+    # ------------------------------------------------------------------ stats
+    def _count(self, reason: str):
+        self.stat_update(f"error_{reason}")
+
+    def _file_failure(self, source: _Source, reason: str, filepath: str, lost_doc: bool = True):
+        """A file-level failure: always counted in ``damaged_<reason>`` (and the file once in
+        ``files_damaged``); the record lost with it in ``error_<reason>`` unless that record
+        is known not to be a document."""
+        self.stat_update(f"damaged_{reason}", unit="input_file")
+        if not source.damaged:
+            source.damaged = True
+            self.stat_update("files_damaged", unit="input_file")
+        if lost_doc:
+            self._count(reason)
+        logger.warning(f"{filepath}: {reason.replace('_', ' ')} near offset {source.tell()}")
+
+    def _maybe_doc(self, rec_type: str | None) -> bool:
+        """Whether a lost record may have been a document: unless it is known to be of a
+        WARC type that is not read as documents."""
+        rec_type = (rec_type or "").lower()
+        return rec_type in self._doc_types or rec_type not in _WARC_TYPES
+
+    def _gzip_failure(self, source: _Source, failure: _GzipFailure, filepath: str) -> bool:
+        """Count a damaged gzip region and move past it. False when the file is done.
+
+        The record being read is lost; it is counted unless it is known not to be a
+        document *and* nothing else can have been lost with it (the damage stayed inside
+        its own gzip member). A truncation always counts 1: what followed is unknowable."""
+        inflight = source.inflight
+        sniffed, member_end = source.examine_failed_member(
+            source.tell() if inflight is None else source.record_start
+        )
+        rec_type = sniffed if inflight in (None, "?") else inflight
+        recovered = source.recover(failure)
+        contained = member_end is not None and source.resume_raw - member_end <= _MEMBER_SLACK
+        lost_doc = isinstance(failure, _TruncatedGzip) or self._maybe_doc(rec_type) or not contained
+        self._file_failure(source, failure.reason, filepath, lost_doc=lost_doc)
+        source.inflight = None
+        return recovered
+
+    # ---------------------------------------------------------------- reading
+    def read_file(self, filepath: str):
+        from warcio.recordloader import ArcWarcRecordLoader
+
+        loader = ArcWarcRecordLoader(verify_http=False, arc2warc=False)
+        with self.data_folder.open(filepath, "rb") as raw:
+            source = _Source(raw, raw.read(len(_GZIP_MAGIC)))
+            file_format = None
+            ri = -1
+            while True:
+                source.inflight = None
+                try:
+                    line = source.next_record_line()
+                except _GzipFailure as failure:
+                    if self._gzip_failure(source, failure, filepath):
+                        continue
+                    return
+                if not line:
+                    return
+                start = source.tell() - len(line)
+                source.forget_before(start)
+                source.record_start = start
+                ri += 1
+                try:
+                    outcome, file_format = self._read_record(loader, source, line, start, file_format, filepath, ri)
+                except _GzipFailure as failure:
+                    if self._gzip_failure(source, failure, filepath):
+                        continue
+                    return
+                except _BadFraming as bad:
+                    if not self._resync(source, bad, filepath):
+                        return
+                    continue
+                if outcome is None:
+                    continue
+                if isinstance(outcome, str):
+                    self._count(outcome)
+                    continue
+                yield outcome
+
+    def _resync(self, source: _Source, bad: _BadFraming, filepath: str) -> bool:
+        """Count the record(s) lost with one that could not be delimited and move to the
+        next record. Returns False when the rest of the file is unreadable."""
+        source.inflight = None
+        try:
+            found, types = source.resync(bad.start + 1)
+        except _GzipFailure as failure:
+            if self._maybe_doc(bad.rec_type):
+                self._count("corrupt_record")
+            return self._gzip_failure(source, failure, filepath)
+        except _Unseekable:
+            found, types = False, []
+        # every record header seen in the skipped bytes is a lost record (the broken one
+        # included); if none is readable, the broken record alone is counted
+        lost = sum(self._maybe_doc(t) for t in types) if types else int(self._maybe_doc(bad.rec_type))
+        if bad.short and not found:
+            self._file_failure(source, "truncated_file", filepath, lost_doc=False)
+            reason = "truncated_file"
+        else:
+            reason = "corrupt_record"
+            logger.warning(f"{filepath}: corrupt record at offset {bad.start}, {'resynced' if found else 'rest of file lost'}")
+        if lost:
+            self.stat_update(f"error_{reason}", value=lost)
+        return found
+
+    def _read_record(self, loader, source: _Source, line: bytes, start: int, file_format, filepath: str, ri: int):
+        """Parse, process and delimit one record. Returns (outcome, file_format) where
+        outcome is a Document, an error reason, or None for a non-document record."""
+        from warcio.limitreader import LimitReader
+
+        known = "warc" if line.startswith(b"WARC/") else file_format
+        source.inflight = "?"
+        source.header_budget = _MAX_HEADER_BYTES
+        try:
+            record = loader.parse_record_stream(source, statusline=line, known_format=known)
+        except _GzipFailure:
+            raise
+        except EOFError:
+            raise _BadFraming(start, None, short=True) from None
+        except Exception:  # noqa: BLE001 - any parse failure of untrusted bytes is a corrupt record
+            raise _BadFraming(start, None) from None
+        finally:
+            source.header_budget = None
+
+        rec_type = record.rec_type
+        if record.format == "warc" and (rec_type or "").lower() not in _WARC_TYPES:
+            rec_type = None  # unreadable type: it may have been a document
+        is_doc = rec_type in self._doc_types
+        source.inflight = rec_type or "?"
+        if record.format == "warc":
+            length = record.rec_headers.get_header("Content-Length")
+            if length is None or not length.strip().isdigit():
+                raise _BadFraming(start, rec_type)
+        if not isinstance(record.raw_stream, LimitReader):
+            raise _BadFraming(start, rec_type)
+        file_format = file_format or record.format
+
+        outcome = None
+        if rec_type is None:  # framing is intact but the record's type is unreadable
+            outcome = "corrupt_record"
+        elif is_doc:
+            with self.track_time():
+                try:
+                    outcome = self._extract(record, filepath, ri)
+                except _GzipFailure:
+                    raise
+                except Exception:  # noqa: BLE001 - bad chunked/content encoding of the payload
+                    outcome = "corrupt_record"
+
+        # consume the rest of the block, then check it ends where Content-Length says
+        raw_stream = record.raw_stream
+        while raw_stream.read(_CHUNK):
+            pass
+        if raw_stream.limit > 0:
+            raise _BadFraming(start, rec_type, short=True)
+        if record.format == "warc":
+            end = source.tell()
+            if source.read(4) != b"\r\n\r\n":
+                # tolerate other blank-line separators, but the next line must start a record
+                try:
+                    source.seek(end)
+                    nxt = source.next_record_line()
+                    if nxt and not nxt.startswith(b"WARC/"):
+                        raise _BadFraming(start, rec_type)
+                    source.seek(source.tell() - len(nxt))
+                except _Unseekable:
+                    raise _BadFraming(start, rec_type) from None
+        source.settle()
+        return outcome, file_format
+
+    def _extract(self, record, filepath: str, ri: int):
+        """A Document from a response/conversion record, or the reason it is not one."""
+        import cchardet
+        import magic
+
+        headers = record.rec_headers
+        conversion = record.rec_type == "conversion"
+        accepted = _HTML_TYPES + (("text/plain",) if conversion else ())
+
+        mime = headers.get_header("WARC-Identified-Payload-Type")
+        if mime is not None:
+            mime = mime.split(";")[0].strip().lower()
+            if mime not in accepted:
+                return "non_html"
+        elif conversion and record.content_type:
+            declared = record.content_type.split(";")[0].strip().lower()
+            if declared in accepted:
+                mime = declared
+
+        stream = record.content_stream()
+        content = bytearray()
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            if len(content) + len(chunk) > self.max_doc_bytes:
+                return "too_large"  # the caller drains the rest in chunks
+            content += chunk
+        content = bytes(content)
+        if not content:
+            return "empty"
+        if mime is None:
+            mime = magic.from_buffer(content, mime=True)
+            if mime not in accepted:
+                return "non_html"
+
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            guess = cchardet.detect(content)["encoding"]
+            if not guess or guess.upper() == "UTF-8":
+                return "charset"
+            try:
+                text = content.decode(guess)
+            except (UnicodeDecodeError, LookupError):
+                return "charset"
+
+        data = {"text": text}
+        record_id = headers.get_header("WARC-Record-ID")
+        if record_id:
+            data["id"] = record_id
+        url = headers.get_header("WARC-Target-URI") or headers.get_header("uri")
+        date = headers.get_header("WARC-Date") or headers.get_header("archive-date")
+        data.update({"url": url, "date": date, "warc_file": filepath})
+        document = self.get_document_from_dict(data, filepath, ri)
+        if document is None:
+            return "empty"
+        return document
