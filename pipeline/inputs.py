@@ -1,61 +1,81 @@
-"""Resolve user input paths (files, directories, globs) to a checked list of local files."""
+"""Resolve user input paths (local paths or fsspec URLs; files, directories, globs) to a checked,
+sorted list of input files. Local files come back as absolute paths, remote ones as URLs."""
 
 from __future__ import annotations
 
-import glob as globlib
+import fnmatch
 import gzip
 import hashlib
 import os
+import posixpath
 from pathlib import Path
 from typing import Iterable, Optional
 
 from pipeline.errors import InputError
 
 DEFAULT_PATTERNS = {
-    "warc": ("*.warc", "*.warc.gz", "*.arc.gz"),
+    "warc": ("*.warc", "*.warc.gz", "*.wet", "*.wet.gz", "*.arc.gz"),
     "jsonl": ("*.jsonl", "*.jsonl.gz", "*.json", "*.json.gz"),
     "parquet": ("*.parquet",),
 }
 
 
-def expand(paths: Iterable[str], fmt: str, pattern: Optional[str] = None) -> list[Path]:
+def _fs(raw: str):
+    import fsspec
+
+    try:
+        return fsspec.core.url_to_fs(os.path.expanduser(str(raw)))
+    except (ImportError, ValueError) as exc:  # unknown protocol, missing fsspec backend
+        raise InputError(f"cannot open input {raw}: {exc}") from None
+
+
+def _name(fs, path: str) -> str:
+    """Local files by their path, remote ones by their full URL."""
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return path if "file" in protocols else fs.unstrip_protocol(path)
+
+
+def expand(paths: Iterable[str], fmt: str, pattern: Optional[str] = None) -> list[str]:
     """Every input file, sorted. A missing path is an error that names it."""
-    files: list[Path] = []
+    files: set[str] = set()
     for raw in paths:
-        p = os.path.expanduser(str(raw))
+        fs, p = _fs(raw)
         if any(ch in p for ch in "*?["):
-            matches = [Path(m) for m in globlib.glob(p, recursive=True) if os.path.isfile(m)]
+            matches = [m for m in fs.glob(p) if fs.isfile(m)]
             if not matches:
                 raise InputError(f"input glob matched no files: {raw}")
-            files.extend(matches)
-        elif os.path.isdir(p):
+            files.update(_name(fs, m) for m in matches)
+        elif fs.isdir(p):
             patterns = (pattern,) if pattern else DEFAULT_PATTERNS[fmt]
-            found = sorted({f for pat in patterns for f in Path(p).rglob(pat) if f.is_file()})
+            found = [m for m in fs.find(p) if any(fnmatch.fnmatch(posixpath.basename(m), pat) for pat in patterns)]
             if not found:
                 raise InputError(f"no {fmt} files under input directory: {raw} (patterns {', '.join(patterns)})")
-            files.extend(found)
-        elif os.path.isfile(p):
-            files.append(Path(p))
+            files.update(_name(fs, m) for m in found)
+        elif fs.isfile(p):
+            files.add(_name(fs, p))
         else:
             raise InputError(f"input path not found: {raw}")
-    return sorted({f.resolve() for f in files})
+    return sorted(files)
 
 
-def fingerprint_files(files: list[Path]) -> str:
-    """Cheap identity of an input set: path, size and mtime of each file."""
+def fingerprint_files(files: list[str]) -> str:
+    """Cheap identity of an input set: path, size and modification stamp of each file."""
     h = hashlib.sha256()
     for f in files:
-        st = f.stat()
-        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        fs, p = _fs(f)
+        info = fs.info(p)
+        stamp = info.get("mtime") or info.get("LastModified") or info.get("ETag") or info.get("created")
+        h.update(f"{f}\0{info.get('size')}\0{stamp}\n".encode())
     return h.hexdigest()[:16]
 
 
-def check_warc_readable(path: Path) -> None:
+def check_warc_readable(path: str | Path) -> None:
     """Fail up front, naming the file, when it is not a WARC/WET at all (unreadable, not gzip when
     named .gz, no ``WARC/`` header). Damage further in is the reader's job: it counts what it loses."""
-    opener = gzip.open if path.name.endswith(".gz") else open
+    import fsspec
+
     try:
-        with opener(path, "rb") as f:
+        with fsspec.open(str(path), "rb", compression="gzip" if str(path).endswith(".gz") else None) as f:
             head = f.read(5)
     except Exception as exc:  # OSError, gzip.BadGzipFile, EOFError
         detail = str(exc).splitlines()[0] if str(exc) else ""
@@ -66,10 +86,16 @@ def check_warc_readable(path: Path) -> None:
         raise InputError(f"unreadable WARC file {path}: it does not start with a 'WARC/' record header")
 
 
-def common_root(files: list[Path]) -> Path:
-    root = Path(os.path.commonpath([str(f.parent) for f in files]))
-    return root
+def common_root(files: list[str | Path]) -> str:
+    """The deepest folder holding every file (one filesystem per input set)."""
+    fs, first = _fs(str(files[0]))
+    stripped = [_fs(str(f))[1] for f in files]
+    root = posixpath.commonpath([posixpath.dirname(p) for p in stripped])
+    return _name(fs, root)
 
 
-def write_paths_file(files: list[Path], root: Path, dest: Path) -> None:
-    dest.write_text("".join(f"{f.relative_to(root)}\n" for f in files))
+def write_paths_file(files: list[str | Path], root: str, dest: Path) -> None:
+    """datatrove's ``paths_file``: one path per line, relative to the data folder."""
+    _, root_path = _fs(root)
+    rel = [posixpath.relpath(_fs(str(f))[1], root_path) for f in files]
+    dest.write_text("".join(f"{r}\n" for r in rel))

@@ -48,3 +48,14 @@ def test_extractor_timeouts_are_counted(cpt, tmp_path):
     extraction = next(s for s in funnel["steps"] if s["step"] == "extraction")
     assert extraction["reasons"].get("timeout", 0) >= 1
     assert funnel["documents_in"] == funnel["kept"] + sum(s["removed"] for s in funnel["steps"])
+
+
+def test_fsspec_url_with_glob(cpt, tmp_path):
+    """Inputs may be fsspec URLs with globs (here file://; s3:// and friends need their fsspec backend)."""
+    write_crawl(tmp_path / "crawl")
+    r = cpt("extract", f"curate.input.paths=[file://{tmp_path}/crawl/a.*.gz]", "curate.input.dump=CC-TEST-01",
+            "curate.max_doc_bytes=1048576")
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = extract_manifest(tmp_path)
+    assert m["stats"]["input_files"] == 1 and m["stats"]["dump"] == "CC-TEST-01"
+    assert m["stats"]["funnel"]["documents_in"] == 9
