@@ -23,6 +23,7 @@ REQUIRED = {  # distribution -> (expected version prefix or None, how to get it)
     "spacy": (None, "pip install spacy   (datatrove splits English words with spacy.blank('en'))"),
     "psutil": (None, "pip install psutil   (megatron dist-checkpoint save needs it)"),
     "trafilatura": (None, "pip install 'datatrove[processing]==0.10.1'"),
+    "resiliparse": (None, "pip install resiliparse==2.0.1   (the alternative extractor)"),
     "warcio": (None, "pip install 'datatrove[io]==0.10.1'"),
     "fasttext-numpy2-wheel": (None, "pip install 'datatrove[processing]==0.10.1'"),
 }

@@ -57,6 +57,7 @@ __all__ = [
     "FastFineWebQualityFilter",
     "FAST_FILTERS",
     "clear_caches",
+    "split_counts",
 ]
 
 # re's \s and str.isspace() both use Py_UNICODE_ISSPACE, the predicate spaCy's tokenizer splits on.
@@ -86,6 +87,8 @@ class _WordSplitter:
         self.language = language
         self.fast = False
         self._cache: dict[str, tuple] = {"": _EMPTY_ENTRY}
+        # texts / lines split from cached chunks vs. handed to datatrove's own functions
+        self.counts = {"fast": 0, "stock": 0}
         try:
             self._setup()
         except Exception:  # anything unexpected: stock splitting only
@@ -186,12 +189,15 @@ class _WordSplitter:
             parts = _WS_SPLIT.split(text)
             entries = self._entries(parts[0::2])
             if not self._cross_chunk_risk(entries, parts[1::2]):
+                self.counts["fast"] += 1
                 return list(chain.from_iterable(map(_get_words, entries))), True
+        self.counts["stock"] += 1
         return split_into_words(text, self.language), False
 
     def count_sentences(self, line: str) -> int:
         """``len(split_into_sentences(line, language))``."""
         if not self.fast or not line or _ALPHA_TRAP in line:
+            self.counts["stock"] += 1
             return len(split_into_sentences(line, self.language))
         parts = _WS_SPLIT.split(line)
         seps = parts[1::2]
@@ -204,6 +210,7 @@ class _WordSplitter:
             chunks.append(p)
         entries = self._entries(chunks)
         if self._cross_chunk_risk(entries[0::2], seps):
+            self.counts["stock"] += 1
             return len(split_into_sentences(line, self.language))
         # spaCy's Sentencizer.predict, counting sentence starts
         punct_chars = self._punct_chars
@@ -220,7 +227,9 @@ class _WordSplitter:
                 elif in_punct_chars:
                     seen_period = True
         if n_tokens == 0:  # not reached for a non-empty line; keep datatrove's own answer
+            self.counts["stock"] += 1
             return len(split_into_sentences(line, self.language))
+        self.counts["fast"] += 1
         return starts
 
 
@@ -265,10 +274,16 @@ def _info(text: str, language: str) -> _TextInfo:
     return info
 
 
+def split_counts(language: str = "en") -> dict[str, int]:
+    """How many texts / lines were split from the chunk cache (``fast``) or by datatrove (``stock``)."""
+    return dict(_splitter(language).counts)
+
+
 def clear_caches() -> None:
     """Forget cached texts, chunk tokenizations and word properties (e.g. between benchmark runs)."""
     _TEXTS.clear()
     for sp in _SPLITTERS.values():
+        sp.counts = {"fast": 0, "stock": 0}
         sp._cache.clear()
         sp._cache[""] = _EMPTY_ENTRY
     _WORD_PROPS.clear()
