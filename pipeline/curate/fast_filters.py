@@ -11,21 +11,23 @@ Where the time goes in the stock filters, and what is done instead:
   is context-free per whitespace-delimited chunk: it cuts the text where ``str.isspace`` changes, drops a
   single ``' '`` separator, and tokenizes each chunk on its own (prefix/suffix/infix rules, special cases,
   token/url matchers all look at the chunk only). The one exception is its special-case *matcher*, a
-  PhraseMatcher over the token sequence that can see two chunks separated by one space. Here each distinct
-  chunk is tokenized once by the very same spaCy tokenizer object (inside a memory zone, as datatrove
-  does) and cached per process; a text is then split with one regex and the cached tokens concatenated.
-  Whenever a text has two chunks separated by a single space whose boundary tokens are consecutive in
-  some special-case pattern (a cross-chunk match is possible), or contains ``IS_ALPHA`` (spaCy trips
-  on that string and datatrove has a retry path for it), the stock function is used for that text.
+  PhraseMatcher over the first-pass tokens that can see two chunks separated by one space. Here each
+  distinct chunk is tokenized once by the very same spaCy tokenizer object (inside a memory zone, as
+  datatrove does; a document's new chunks in one call, one per line, since a "\n" token isolates them)
+  and cached per process; a text is then split with one regex and the cached tokens concatenated.
+  Whenever a text has two chunks separated by a single space whose possible first-pass boundary tokens
+  are consecutive in some special-case pattern (a cross-chunk match is possible), or contains
+  ``IS_ALPHA`` (spaCy trips on that string and datatrove has a retry path for it), datatrove's own
+  function splits that text.
 * **Sharing.** The word list of a text is computed once and shared by the filters through a small
   per-process cache keyed by the exact text (C4 rewrites the text, so FineWeb gets a new key).
 * **Sentences in C4.** C4 only compares the sentence total with ``min_num_sentences``, so counting stops
   once the minimum is reached; the sentences of a line are counted by replaying spaCy's Sentencizer rule
   over the cached tokens (token text in its ``punct_chars``, token ``is_punct`` flag from spaCy itself).
 * **N-grams.** Top n-gram counts use ``Counter`` over word tuples (the " "-joined string is injective
-  because words never contain a space) and keep ``most_common``'s tie order (first seen); duplicated
-  n-gram characters use slices of one joined string, with a set-size check to skip documents with no
-  repeated n-gram at all.
+  because words never contain a space) and keep ``most_common``'s tie order (first seen). Duplicated
+  n-gram characters: substrings of the joined words are hashed with numpy to find the positions whose
+  n-gram occurred before (checked as strings), and datatrove's greedy walk is replayed over those alone.
 
 Languages other than those using spaCy's standard ``Tokenizer`` + sentencizer fall back to datatrove's
 own splitting functions (still shared between the filters).
@@ -34,6 +36,7 @@ own splitting functions (still shared between the filters).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from itertools import accumulate, chain
 from operator import itemgetter
@@ -47,8 +50,9 @@ from datatrove.pipeline.filters import (
     GopherRepetitionFilter,
 )
 from datatrove.pipeline.filters.c4_filters import CITATION_REGEX, ELLIPSIS, END_PUNCTUATION, POLICY_SUBSTRINGS
-from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_duplicates
 from datatrove.utils.text import PUNCTUATION_SET, split_into_sentences, split_into_words
+from datatrove.utils.typeshelper import Languages
 
 __all__ = [
     "FastGopherRepetitionFilter",
@@ -64,8 +68,8 @@ __all__ = [
 _WS_SPLIT = re.compile(r"(\s+)")
 _ALPHA_TRAP = "IS_ALPHA"  # spaCy raises on it inside a memory zone; datatrove retries without it
 
-_MAX_CHUNKS = 300_000  # per-process chunk -> tokens cache; cleared when it grows past this
-_MAX_WORD_PROPS = 300_000
+_MAX_CHUNKS = 100_000  # per-process chunk -> tokens cache (~50 MB at most); cleared when full
+_MAX_WORD_PROPS = 200_000
 _MAX_TEXTS = 8  # texts whose analysis is kept (one document passes all four filters in a row)
 
 _get_words = itemgetter(0)
@@ -98,7 +102,7 @@ class _WordSplitter:
         from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
 
         wt = load_word_tokenizer(self.language)
-        if not isinstance(wt, SpaCyTokenizer) or self.language == "ja":  # ja: datatrove chunks by bytes
+        if not isinstance(wt, SpaCyTokenizer) or wt.language == "ja":  # ja: datatrove chunks by bytes
             return
         import spacy.tokenizer
         from spacy.pipeline import Sentencizer
@@ -137,30 +141,53 @@ class _WordSplitter:
     # ------------------------------------------------------------------ chunk cache
     def _fill(self, chunks) -> None:
         cache = self._cache
-        missing = {c for c in chunks if c not in cache}
+        missing = list(dict.fromkeys(c for c in chunks if c not in cache))
         if not missing:
             return
         if len(cache) + len(missing) > _MAX_CHUNKS:
             cache.clear()
             cache[""] = _EMPTY_ENTRY
-        lefts, rights = self._lefts, self._rights
+            missing = list(dict.fromkeys(c for c in chunks if c not in cache))
+        words_only = [c for c in missing if not c[0].isspace()]
         with self._nlp.memory_zone():
-            for c in missing:
-                doc = self._tok(c)
-                texts = tuple(t.text for t in doc)
-                flags = tuple(t.is_punct for t in doc)
-                words = tuple(s for s in (t.strip() for t in texts) if len(s) > 0)
-                first = last = None
-                if texts:
-                    # the first-pass first/last token is the final one, unless the matcher merged tokens
-                    # at the chunk's edge into a special case R: then it is the edge token of R's pattern
-                    firsts = {texts[0]}
-                    firsts.update(p for r, p in self._rules_by_first.get(c[0], ()) if c.startswith(r))
-                    lasts = {texts[-1]}
-                    lasts.update(p for r, p in self._rules_by_last.get(c[-1], ()) if c.endswith(r))
-                    first = frozenset(firsts & rights) or None
-                    last = frozenset(lasts & lefts) or None
-                cache[c] = (words, texts, flags, first, last)
+            # Non-space chunks in one call, one per line: a "\n" between two chunks is a token of its own,
+            # and no special-case pattern contains one, so each chunk is tokenized as if alone.
+            tokens = [(t.idx, t.text, t.is_punct) for t in self._tok("\n".join(words_only))] if words_only else []
+            per_chunk, k, pos = [], 0, 0
+            for c in words_only:
+                end, stop = k, pos + len(c)
+                while end < len(tokens) and tokens[end][0] < stop:
+                    end += 1
+                if end == k or tokens[k][0] != pos or (end < len(tokens) and tokens[end][:2] != (stop, "\n")):
+                    per_chunk = None  # not laid out as expected: tokenize the chunks one by one
+                    break
+                per_chunk.append(tokens[k:end])
+                k, pos = end + 1, stop + 1
+            if per_chunk is None:
+                per_chunk = [[(t.idx, t.text, t.is_punct) for t in self._tok(c)] for c in words_only]
+            for c, toks in zip(words_only, per_chunk):
+                self._store(c, toks)
+            for c in missing:  # space chunks (only used when counting sentences): one call each
+                if c[0].isspace():
+                    self._store(c, [(t.idx, t.text, t.is_punct) for t in self._tok(c)])
+
+    def _store(self, c: str, tokens: list[tuple[int, str, bool]]) -> None:
+        texts = tuple(t[1] for t in tokens)
+        flags = tuple(t[2] for t in tokens)
+        words = tuple(s for s in (t.strip() for t in texts) if len(s) > 0)
+        if words == texts:
+            texts = words  # one tuple for both (the usual case for a non-space chunk)
+        first = last = None
+        if texts:
+            # the first-pass first/last token is the final one, unless the matcher merged tokens at the
+            # chunk's edge into a special case R: then it is the edge token of R's pattern
+            firsts = {texts[0]}
+            firsts.update(p for r, p in self._rules_by_first.get(c[0], ()) if c.startswith(r))
+            lasts = {texts[-1]}
+            lasts.update(p for r, p in self._rules_by_last.get(c[-1], ()) if c.endswith(r))
+            first = frozenset(firsts & self._rights) or None
+            last = frozenset(lasts & self._lefts) or None
+        self._cache[c] = (words, texts, flags, first, last)
 
     def _entries(self, chunks: list[str]) -> list[tuple]:
         try:
@@ -274,7 +301,7 @@ def _info(text: str, language: str) -> _TextInfo:
     return info
 
 
-def split_counts(language: str = "en") -> dict[str, int]:
+def split_counts(language: str = Languages.english) -> dict[str, int]:
     """How many texts / lines were split from the chunk cache (``fast``) or by datatrove (``stock``)."""
     return dict(_splitter(language).counts)
 
@@ -327,6 +354,96 @@ def _dup_ngram_chars(joined: str, offsets: list[int], n: int, text_len: int, n_f
     return repeated
 
 
+# Polynomial hashing of substrings of the joined words, mod 2**64 (numpy uint64 arithmetic wraps):
+# H[k] = sum_{t<k} c_t * B**t, and the hash of J[a:b] is (H[b] - H[a]) * B**-a. Equal strings always get
+# equal hashes; hashes are only used to find candidate repeats, which are then compared as strings.
+_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2**64
+_HASH_BASE_INV = np.uint64(pow(0x9E3779B97F4A7C15, -1, 2**64))
+_HASH_LEN_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
+_POWERS = np.ones(1, dtype=np.uint64)
+_INV_POWERS = np.ones(1, dtype=np.uint64)
+
+
+_MAX_KEPT_POWERS = 1 << 21  # longer texts get their own, unkept tables
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(B**t, B**-t)`` for t < n (at least), mod 2**64."""
+    global _POWERS, _INV_POWERS
+    if len(_POWERS) >= n:
+        return _POWERS, _INV_POWERS
+    size = max(n, min(2 * len(_POWERS), _MAX_KEPT_POWERS), 4096)
+    powers = np.concatenate(([np.uint64(1)], np.cumprod(np.full(size - 1, _HASH_BASE, dtype=np.uint64))))
+    inv_powers = np.concatenate(([np.uint64(1)], np.cumprod(np.full(size - 1, _HASH_BASE_INV, dtype=np.uint64))))
+    if size <= _MAX_KEPT_POWERS:
+        _POWERS, _INV_POWERS = powers, inv_powers
+    return powers, inv_powers
+
+
+class _RepeatedNgrams:
+    """``find_all_duplicate(words, n)`` for several n over one word list.
+
+    datatrove's greedy walk: at position i, if the "".join of the n-gram was seen at a visited position,
+    count its characters and jump n positions, else remember it and step 1. Only positions whose n-gram
+    occurred earlier (``candidates``, found by hashing and checked as strings) can count, so the walk is
+    replayed over them alone: a candidate counts iff its n-gram's first occurrence was visited (not inside
+    a jump) or an earlier candidate with the same n-gram was visited without counting.
+    """
+
+    def __init__(self, words: list[str]):
+        self.words = words
+        self.joined = "".join(words)
+        self.offsets = list(accumulate(map(len, words), initial=0))
+        self._offs = np.array(self.offsets, dtype=np.int64)
+        size = len(self.joined)
+        pw, ipw = _powers(size + 1)
+        codes = np.frombuffer(self.joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        prefix = np.zeros(size + 1, dtype=np.uint64)
+        np.cumsum(codes * pw[:size], out=prefix[1:])
+        self._prefix, self._ipw = prefix, ipw
+
+    def chars(self, n: int, text_len: int, n_frac: float) -> int:
+        """The repeated characters, or a partial sum already past ``repeated / text_len > n_frac``."""
+        n_grams = len(self.words) - n + 1
+        if n_grams <= 1:
+            return 0
+        offs = self._offs
+        starts, ends = offs[:n_grams], offs[n:]
+        keys = (self._prefix[ends] - self._prefix[starts]) * self._ipw[starts]
+        keys ^= (ends - starts).astype(np.uint64) * _HASH_LEN_MIX
+        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        if len(uniq) == n_grams:  # all hashes distinct: no n-gram repeats
+            return 0
+        firsts = first[inverse.reshape(-1)]
+        candidates = np.flatnonzero(firsts != np.arange(n_grams)).tolist()
+        firsts = firsts.tolist()
+        joined, o = self.joined, self.offsets
+        for p in candidates:  # hash groups must be string classes, else use the plain walk
+            f = firsts[p]
+            if joined[o[p]:o[p + n]] != joined[o[f]:o[f + n]]:
+                return _dup_ngram_chars(joined, o, n, text_len, n_frac)
+        repeated = 0
+        next_free = 0  # positions before it lie inside the last jump
+        jumps: list[int] = []  # positions that counted (each skips the n - 1 positions after it)
+        visited_repeat: set[int] = set()  # first positions of n-grams seen again at a visited position
+        for p in candidates:
+            if p < next_free:
+                continue
+            f = firsts[p]
+            if f not in visited_repeat:
+                k = bisect_left(jumps, f) - 1
+                first_visited = k < 0 or jumps[k] + n <= f
+                if not first_visited:
+                    visited_repeat.add(f)  # this occurrence is the first one remembered
+                    continue
+            repeated += o[p + n] - o[p]
+            if repeated / text_len > n_frac:
+                return repeated
+            jumps.append(p)
+            next_free = p + n
+        return repeated
+
+
 class FastGopherRepetitionFilter(GopherRepetitionFilter):
     """:class:`GopherRepetitionFilter` with shared word splitting and cheaper n-gram counting."""
 
@@ -360,15 +477,12 @@ class FastGopherRepetitionFilter(GopherRepetitionFilter):
                 return False, f"top_{n}_gram"
 
         if self.dup_n_grams:
-            joined = "".join(words)
-            offsets = list(accumulate(map(len, words), initial=0))
+            repeats = _RepeatedNgrams(words)
             for n, n_frac in self.dup_n_grams:
                 if n <= 0:  # degenerate configs: datatrove's own function
-                    from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate
-
                     n_duplicates_char = find_all_duplicate(words, n)
                 else:
-                    n_duplicates_char = _dup_ngram_chars(joined, offsets, n, len(text), n_frac)
+                    n_duplicates_char = repeats.chars(n, len(text), n_frac)
                 if n_duplicates_char / len(text) > n_frac:
                     return False, f"duplicated_{n}_n_grams"
 
@@ -459,7 +573,7 @@ class FastC4QualityFilter(C4QualityFilter):
             line = line.strip()
             words = line.split()
             self.stat_update("line-total")
-            if self.max_word_length != -1 and any(len(word) > self.max_word_length for word in words):
+            if self.max_word_length != -1 and words and max(map(len, words)) > self.max_word_length:
                 self.stat_update("line-filter-too_long_word")
                 continue
             if self.remove_citations:
