@@ -222,13 +222,27 @@ class MinhashSettings:
 
 @dataclass
 class DedupConfig:
+    """Dedup passes, in this order: URL (optional), exact content (optional), MinHash (FineWeb).
+
+    ``scope=per_dump`` deduplicates each dump on its own (FineWeb); ``global`` across all dumps."""
+
     method: str = "minhash"  # minhash | none
     minhash: MinhashSettings = field(default_factory=MinhashSettings)
+    exact: bool = False  # drop documents whose text is byte-identical to a kept one (content hash)
+    url: bool = False  # drop documents whose normalized URL was already kept
+    scope: str = "per_dump"  # per_dump | global
+    signature_impl: str = "fast"  # fast (shared word splitting; identical signatures) | stock
+    memory_limit_gb: Optional[float] = None  # bound for the clustering step; None = 75% of RAM
     tasks: int = 1
+    workers: Optional[int] = None  # parallel tasks; None = tasks
 
     def __post_init__(self):
         _one_of(self.method, ("minhash", "none"), "dedup.method")
+        _one_of(self.scope, ("per_dump", "global"), "dedup.scope")
+        _one_of(self.signature_impl, ("fast", "stock"), "dedup.signature_impl")
         _check(self.tasks >= 1, "dedup.tasks", "must be >= 1")
+        _check(self.workers is None or self.workers >= 1, "dedup.workers", "must be >= 1")
+        _check(self.memory_limit_gb is None or self.memory_limit_gb > 0, "dedup.memory_limit_gb", "must be > 0")
 
 
 # ----------------------------------------------------------------------------- tokenize

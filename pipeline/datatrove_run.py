@@ -40,6 +40,27 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         dt_logging.setup_default_logger = _quiet_main_logger  # what close_task_logger restores
         return super()._run_for_rank(rank, local_rank)
 
+    def mark_rank_as_completed(self, rank: int):
+        super().mark_rank_as_completed(rank)
+        _maybe_inject_kill(Path(self.logging_dir.path))
+
+
+FAULT_ENV = "CPT_FAULT_KILL_AFTER"
+
+
+def _maybe_inject_kill(logging_dir: Path) -> None:
+    """Fault injection for the crash/resume tests: with ``CPT_FAULT_KILL_AFTER=<dir name>:<n>``, the
+    process SIGKILLs itself once ``n`` tasks of the run logged under ``<dir name>`` have completed."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    name, _, n = spec.rpartition(":")
+    if logging_dir.name == name and len(list((logging_dir / "completions").iterdir())) >= int(n):
+        import signal
+
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 def _quiet_main_logger() -> None:
     from datatrove.utils.logging import logger

@@ -1,76 +1,160 @@
-"""Dedup: datatrove's four MinHash stages (signatures -> buckets -> clusters -> filter).
+"""Dedup: URL dedup, exact dedup and MinHash (FineWeb: per dump, 5-grams, 14 buckets x 8 hashes).
 
-One document is kept per cluster; it carries its cluster id and size in the metadata."""
+Passes run in that order, each on what the previous kept (``passes.py``). With ``scope=per_dump``
+every dump is deduplicated on its own; with ``global`` across all of them. MinHash keeps one document
+per cluster, with ``minhash_cluster_id`` and ``minhash_cluster_size`` in its metadata.
+
+Outputs of ``dedup/<fp>/``: ``docs/*.parquet`` (kept), ``passes/<dump>/<pass>/removed/`` (every removed
+document, with its cluster id), ``funnel.parquet`` (per pass and dump: in, removed, kept)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from datatrove.pipeline.base import PipelineStep
+
 from pipeline.config import DedupConfig
+from pipeline.curate.accounting import DumpTally, tally_by_dump
 from pipeline.datatrove_run import run_local, stat
+from pipeline.dedup.memory import GB, default_memory_limit
+from pipeline.dedup.passes import PassResult, _reader, _writer, exact_pass, minhash_pass
 from pipeline.errors import CptError
 from pipeline.registry import StageContext
 
 DOCS_DIR = "docs"
+ALL = "all"
 
 
-def minhash_config(cfg: DedupConfig):
-    from datatrove.pipeline.dedup.minhash import MinhashConfig
-    from datatrove.utils.hashing import HashConfig
+class DefaultDump(PipelineStep):
+    """Names the dump of documents that have none ("unknown"), so they can be partitioned."""
 
-    m = cfg.minhash
-    return MinhashConfig(n_grams=m.n_grams, num_buckets=m.num_buckets, hashes_per_bucket=m.hashes_per_bucket,
-                         seed=m.seed, hash_config=HashConfig(precision=m.precision, hash_fc=m.hash_fc))
+    name = "🏷️ default dump"
+    type = "📊 - ACCOUNTING"
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        for doc in data:
+            doc.metadata["dump"] = doc.metadata.get("dump") or "unknown"
+            yield doc
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def partition_by_dump(src: Path, out: Path, tasks: int, workers: int) -> list[tuple[str, Path]]:
+    """Split the input into ``by_dump/<dump>/`` folders (one per dump)."""
+    from datatrove.pipeline.writers import ParquetWriter
+
+    run_local([_reader(src), DefaultDump(),
+               ParquetWriter(output_folder=str(out), output_filename="${dump}/${rank}.parquet")],
+              logging_dir=out.parent / "logs" / "0_partition", tasks=tasks, workers=workers,
+              what="dedup partition by dump")
+    return [(d.name, d) for d in sorted(out.iterdir()) if d.is_dir()]
+
+
+def groups_for(cfg: DedupConfig, ctx: StageContext, src: Path, tasks: int, workers: int) -> list[tuple[str, Path]]:
+    if cfg.scope == "global":
+        return [(ALL, src)]
+    dump = ctx.inputs["curate"].stats.get("dump")
+    if isinstance(dump, str) and dump:  # curation recorded a single dump: nothing to split
+        return [(dump, src)]
+    return partition_by_dump(src, ctx.out_dir / "by_dump", tasks, workers)
+
+
+def copy_pass(src: Path, dst: Path, prefix: str, logs: Path, tasks: int, workers: int) -> PassResult:
+    steps = run_local([_reader(src), DumpTally("in"), _writer(dst, prefix)], logging_dir=logs, tasks=tasks,
+                      workers=workers, what="dedup (copy)")
+    by_dump = {d: {"in": t["docs"], "removed": 0} for d, t in tally_by_dump(steps[1]).items()}
+    n = stat(steps[0], "documents")
+    return PassResult("none", n, 0, n, by_dump)
 
 
 def run(ctx: StageContext) -> dict:
-    from datatrove.pipeline.dedup import (
-        MinhashDedupBuckets,
-        MinhashDedupCluster,
-        MinhashDedupFilter,
-        MinhashDedupSignature,
-    )
-    from datatrove.pipeline.readers import ParquetReader
-    from datatrove.pipeline.writers import ParquetWriter
-
     cfg: DedupConfig = ctx.config
     src = ctx.inputs["curate"].path / "docs"
-    files = sorted(p.name for p in src.glob("*.parquet"))
-    if not files:
+    if not _parquet_files(src):
         raise CptError(f"dedup: no curated documents in {src} (did curation keep anything?)")
-    out, logs = ctx.out_dir, ctx.out_dir / "logs"
-    # The same reader, same task count, in the signature and filter stages: documents are
-    # addressed by their position within each task's input.
-    tasks = min(cfg.tasks, len(files))
+    out = ctx.out_dir
+    workers = cfg.workers or cfg.tasks
+    limit = int(cfg.memory_limit_gb * GB) if cfg.memory_limit_gb else default_memory_limit()
+    names = [n for n, on in (("url", cfg.url), ("exact", cfg.exact), ("minhash", cfg.method == "minhash")) if on]
 
-    def reader():
-        return ParquetReader(str(src), glob_pattern="*.parquet")
+    results: list[PassResult] = []
+    groups = groups_for(cfg, ctx, src, min(cfg.tasks, len(_parquet_files(src))), workers)
+    for group, gsrc in groups:
+        cur = gsrc
+        for i, name in enumerate(names or ["none"]):
+            last = i == max(len(names), 1) - 1
+            work = out / "passes" / group / name
+            dst, prefix = (out / DOCS_DIR, f"{group}_") if last else (work / "docs", "")
+            files = _parquet_files(cur)
+            if not files:  # an earlier pass (or the partition) left nothing for this group
+                results.append(PassResult(name, 0, 0, 0, {}))
+                continue
+            tasks = min(cfg.tasks, len(files))
+            ctx.log(f"{group}: {name} pass over {len(files)} file(s), {tasks} task(s)")
+            if name == "none":
+                res = copy_pass(cur, dst, prefix, work / "logs", tasks, workers)
+            elif name == "minhash":
+                res = minhash_pass(cur, dst, work, prefix, cfg, tasks, workers, limit)
+            else:
+                res = exact_pass(name, cur, dst, work, prefix, cfg, tasks, workers)
+            results.append(res)
+            cur = dst
+    funnel = build_funnel(results, names or ["none"])
+    write_funnel(funnel, out / "funnel.parquet")
+    docs_in = sum(r["in"] for r in funnel["by_dump"].values())
+    kept = sum(r["kept"] for r in funnel["by_dump"].values())
+    for p in funnel["passes"]:
+        ctx.log(f"{p['step']}: {p['in']} in, {p['removed']} removed, {p['kept']} kept")
+    return {"method": cfg.method, "scope": cfg.scope, "passes": funnel["passes"], "by_dump": funnel["by_dump"],
+            "documents_in": docs_in, "kept": kept, "removed_duplicates": docs_in - kept,
+            "memory_limit_gb": round(limit / GB, 2),
+            "minhash": str(_mh_str(cfg)) if cfg.method == "minhash" else None}
 
-    writer = ParquetWriter(output_folder=str(out / DOCS_DIR), output_filename="${rank}.parquet")
-    if cfg.method == "none":
-        step_stats = run_local([reader(), writer], logging_dir=logs / "copy", tasks=tasks, workers=tasks,
-                               what="dedup (copy)")
-        n = stat(step_stats[0], "documents")
-        return {"method": "none", "documents_in": n, "kept": n, "removed_duplicates": 0}
 
-    mh = minhash_config(cfg)
-    run_local([reader(), MinhashDedupSignature(output_folder=str(out / "signatures"), config=mh)],
-              logging_dir=logs / "1_signatures", tasks=tasks, workers=tasks, what="dedup signatures")
-    run_local([MinhashDedupBuckets(input_folder=str(out / "signatures"), output_folder=str(out / "buckets"),
-                                   config=mh)],
-              logging_dir=logs / "2_buckets", tasks=mh.num_buckets, workers=2, what="dedup buckets")
-    run_local([MinhashDedupCluster(input_folder=str(out / "buckets"), output_folder=str(out / "remove_ids"),
-                                   config=mh, save_cluster_id=True, save_cluster_size=True)],
-              logging_dir=logs / "3_clusters", tasks=1, workers=1, what="dedup clustering")
-    step_stats = run_local(
-        [reader(),
-         MinhashDedupFilter(input_folder=str(out / "remove_ids"), load_cluster_ids=True, load_cluster_sizes=True,
-                            exclusion_writer=ParquetWriter(output_folder=str(out / "removed"),
-                                                           output_filename="${rank}.parquet")),
-         writer],
-        logging_dir=logs / "4_filter", tasks=tasks, workers=tasks, what="dedup filter")
-    docs_in = stat(step_stats[0], "documents")
-    kept, dropped = stat(step_stats[1], "forwarded"), stat(step_stats[1], "dropped")
-    if docs_in != kept + dropped or stat(step_stats[2], "total") != kept:
-        raise CptError(f"dedup accounting broke: in {docs_in} != kept {kept} + removed {dropped}")
-    ctx.log(f"{docs_in} documents in, {dropped} removed as near-duplicates, {kept} kept")
-    return {"method": "minhash", "documents_in": docs_in, "kept": kept, "removed_duplicates": dropped,
-            "minhash": str(mh)}
+def _mh_str(cfg: DedupConfig) -> str:
+    from pipeline.dedup.passes import minhash_config
+
+    return str(minhash_config(cfg))
+
+
+def build_funnel(results: list[PassResult], names: list[str]) -> dict:
+    """Sum the per-group results per pass; check in = kept + removed per pass and per dump."""
+    passes = []
+    for name in names:
+        rs = [r for r in results if r.name == name]
+        row = {"step": name, "in": sum(r.documents_in for r in rs), "removed": sum(r.removed for r in rs),
+               "kept": sum(r.kept for r in rs), "by_dump": {}}
+        for r in rs:
+            for d, v in r.by_dump.items():
+                acc = row["by_dump"].setdefault(d, {"in": 0, "removed": 0})
+                acc["in"] += v["in"]
+                acc["removed"] += v["removed"]
+        if row["in"] != row["kept"] + row["removed"]:
+            raise CptError(f"dedup {name}: accounting broke: {row}")
+        passes.append(row)
+    by_dump: dict[str, dict] = {}
+    for i, row in enumerate(passes):
+        for d, v in row["by_dump"].items():
+            acc = by_dump.setdefault(d, {"in": v["in"] if i == 0 else 0, "removed": {}, "kept": 0})
+            acc["removed"][row["step"]] = v["removed"]
+    for d, acc in by_dump.items():
+        last = passes[-1]["by_dump"].get(d, {"in": 0, "removed": 0})
+        acc["kept"] = last["in"] - last["removed"]
+        if acc["in"] != acc["kept"] + sum(acc["removed"].values()):
+            raise CptError(f"dedup accounting broke for dump {d!r}: {acc}")
+    return {"passes": passes, "by_dump": by_dump}
+
+
+def write_funnel(funnel: dict, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"step": p["step"], "dump": d, "in": v["in"], "removed": v["removed"], "kept": v["in"] - v["removed"]}
+            for p in funnel["passes"] for d, v in sorted(p["by_dump"].items())]
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(pa.Table.from_pylist(rows, schema=pa.schema(
+        [("step", pa.string()), ("dump", pa.string()), ("in", pa.int64()), ("removed", pa.int64()),
+         ("kept", pa.int64())])), tmp)
+    tmp.rename(path)
