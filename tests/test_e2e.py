@@ -86,6 +86,7 @@ def test_replay_mix_and_report(e2e):
         assert (report_dir / fig).stat().st_size > 1000 and fig in html
     assert f"| old (forgetting) | {ev['loss']['before']['old']:.4f} | {ev['loss']['after']['old']:.4f}" in md
     assert f"| minhash dedup | {ms['dedup']['stats']['documents_in']} |" in md
+    assert "## Dedup per dump (scope: per_dump)" in md
     assert str(report_dir / "report.html") in cold.stdout
 
 

@@ -1,8 +1,9 @@
 """A memory bound for MinHash clustering, the one dedup step whose RAM grows with the whole dataset.
 
 datatrove's ``MinhashDedupCluster`` holds a union-find over every document that has a duplicate, in
-one process. Before it starts, the step estimates its peak from the size of the ``.dups`` files (one
-16-byte record per matched pair) and refuses, with the figures, when the estimate exceeds the bound.
+one process. Before it starts, the step bounds the number of documents in that union-find by
+min(2 x matched records in the ``.dups`` files, documents signed), multiplies by the measured cost
+per document, and refuses, with the figures, when the estimate exceeds the bound.
 While it runs, a watchdog samples the process RSS and stops the step with a clear error before the
 bound is crossed by more than one sampling interval, so the kernel's OOM killer never has to.
 ``benchmarks/minhash_memory.py`` measures the per-pair cost used here."""
@@ -19,9 +20,9 @@ from datatrove.pipeline.dedup import MinhashDedupCluster
 from pipeline.errors import CptError
 
 DUP_RECORD_BYTES = 16  # (file, doc, file, doc) as 4 x uint32
-# Peak clustering RSS per matched pair, measured by benchmarks/minhash_memory.py (about 250 B on
-# CPython 3.11), rounded up for headroom.
-BYTES_PER_PAIR = 320
+# Peak clustering RSS per document in a duplicate cluster, measured by benchmarks/minhash_memory.py
+# on CPython 3.11, rounded up for headroom.
+BYTES_PER_NODE = 400
 GB = 1024**3
 
 
@@ -37,8 +38,11 @@ def default_memory_limit() -> int:
     return int(total * 0.75)
 
 
-def estimate_clustering_bytes(dup_bytes: int) -> int:
-    return (dup_bytes // DUP_RECORD_BYTES) * BYTES_PER_PAIR
+def estimate_clustering_bytes(dup_bytes: int, documents: int | None = None) -> int:
+    nodes = 2 * (dup_bytes // DUP_RECORD_BYTES)
+    if documents is not None:
+        nodes = min(nodes, documents)
+    return nodes * BYTES_PER_NODE
 
 
 class MemoryBoundExceeded(MemoryError):
@@ -80,16 +84,17 @@ class RssWatchdog:
 class BoundedMinhashDedupCluster(MinhashDedupCluster):
     """``MinhashDedupCluster`` that refuses, or stops cleanly, instead of being OOM-killed."""
 
-    def __init__(self, *args, memory_limit_bytes: int, **kwargs):
+    def __init__(self, *args, memory_limit_bytes: int, documents: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.memory_limit_bytes = memory_limit_bytes
+        self.documents = documents  # documents that got a signature (an upper bound on cluster members)
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         files = self.input_folder.list_files(glob_pattern="*.dups")
         dup_bytes = sum(self.input_folder.size(f) for f in files)
         pairs = dup_bytes // DUP_RECORD_BYTES
         base = psutil.Process().memory_info().rss
-        need = estimate_clustering_bytes(dup_bytes)
+        need = estimate_clustering_bytes(dup_bytes, self.documents)
         limit = self.memory_limit_bytes
         self.stat_update("matched_pairs", value=pairs)
         if base + need > limit:

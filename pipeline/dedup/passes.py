@@ -125,8 +125,9 @@ def minhash_pass(src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig
     from pipeline.dedup.memory import BoundedMinhashDedupCluster
 
     mh = minhash_config(cfg)
-    run_local([_reader(src), signature_step(cfg, work / "signatures")],
-              logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers, what="dedup signatures")
+    sig_stats = run_local([_reader(src), signature_step(cfg, work / "signatures")],
+                          logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers,
+                          what="dedup signatures")
     run_local([MinhashDedupBuckets(input_folder=str(work / "signatures"), output_folder=str(work / "buckets"),
                                    config=mh)],
               logging_dir=work / "logs" / "2_buckets", tasks=mh.num_buckets, workers=workers,
@@ -134,7 +135,8 @@ def minhash_pass(src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig
     run_local([BoundedMinhashDedupCluster(input_folder=str(work / "buckets"),
                                           output_folder=str(work / "remove_ids"), config=mh,
                                           save_cluster_id=True, save_cluster_size=True,
-                                          memory_limit_bytes=memory_limit_bytes)],
+                                          memory_limit_bytes=memory_limit_bytes,
+                                          documents=stat(sig_stats[1], "total"))],
               logging_dir=work / "logs" / "3_clusters", tasks=1, workers=1, what="dedup clustering")
     return _filter_run("minhash", src, dst, prefix,
                        MinhashDedupFilter(input_folder=str(work / "remove_ids"), load_cluster_ids=True,

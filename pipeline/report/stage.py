@@ -27,9 +27,19 @@ def schedule_curve(cfg) -> list[tuple[int, float]]:
 def funnel_rows(curate: dict, dedup: dict) -> list[dict]:
     """Documents in and kept per step, from the raw input to the deduplicated output."""
     rows = list(curate["funnel"]["steps"])
-    rows.append({"step": "minhash dedup", "in": dedup["documents_in"], "removed": dedup["removed_duplicates"],
-                 "kept": dedup["kept"], "reasons": {}})
+    for p in dedup.get("passes") or []:
+        if p["step"] != "none":
+            rows.append({"step": f"{p['step']} dedup", "in": p["in"], "removed": p["removed"], "kept": p["kept"],
+                         "reasons": {}})
     return rows
+
+
+def dedup_table(dedup: dict) -> tuple[list[str], list[list]]:
+    """Per dump: documents in, removed by each dedup pass, kept (in = kept + removed)."""
+    names = [p["step"] for p in dedup.get("passes") or [] if p["step"] != "none"]
+    rows = [[d, v["in"], *[v["removed"].get(n, 0) for n in names], v["kept"]]
+            for d, v in sorted((dedup.get("by_dump") or {}).items())]
+    return ["dump", "docs in", *[f"removed: {n}" for n in names], "kept"], rows
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -90,6 +100,7 @@ def run(ctx: StageContext) -> dict:
     }
     sections = [
         ("Filter funnel", funnel_table, "funnel.png"),
+        (f"Dedup per dump (scope: {ins['dedup'].get('scope', 'per_dump')})", dedup_table(ins["dedup"]), None),
         ("Tokens", token_table, None),
         ("Loss before and after continued pretraining", loss_table, "losses.png"),
         ("Training", None, "training.png"),
