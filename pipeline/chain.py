@@ -23,6 +23,9 @@ STAGES = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "
 class Chain:
     def __init__(self, cfg: CptConfig, *, forced: tuple[str, ...] = ()):
         self.cfg = cfg
+        if cfg.mix.token_budget:  # a token budget sets the number of training steps
+            step_tokens = cfg.train.global_batch_size * cfg.model.seq_length
+            cfg.train.train_iters = -(-cfg.mix.token_budget // step_tokens)
         self.registry = Registry(cfg.workdir)
         self.forced = set(forced)
         self._done: dict[str, Artifact] = {}
@@ -48,7 +51,16 @@ class Chain:
         """User-provided files as a pseudo-artifact whose fingerprint tracks their size and mtime."""
         from pipeline import inputs
 
-        files = inputs.expand(paths, fmt)
+        if fmt == "megatron":  # dataset prefixes: fingerprint their .bin/.idx files
+            files = []
+            for prefix in paths:
+                for ext in (".bin", ".idx"):
+                    f = assets.resolve_path(f"{prefix}{ext}")
+                    if not f.is_file():
+                        raise InputError(f"replay: Megatron dataset file missing: {f}")
+                    files.append(f)
+        else:
+            files = inputs.expand(paths, fmt)
         return Artifact(name, inputs.fingerprint_files(files), Path("/"), {"files": [str(f) for f in files]})
 
     def extract(self) -> Artifact:
@@ -102,10 +114,19 @@ class Chain:
                          config_dict={"replay": section(c.replay), "tokenizer": self.tokenizer_fingerprint},
                          inputs=inputs, package="tokenize")
 
+    @property
+    def budget(self) -> dict:
+        """What training draws from the blend: its sample count, sample length and seed."""
+        t = self.cfg.train
+        return {"num_samples": t.train_iters * t.global_batch_size, "seq_length": self.cfg.model.seq_length,
+                "seed": t.seed}
+
     def mix(self) -> Artifact:
         from pipeline.mix import stage
 
-        return self._run("mix", stage.run, config=self.cfg.mix, config_dict=section(self.cfg.mix),
+        budget = self.budget
+        return self._run("mix", stage.run, config={"mix": self.cfg.mix, "budget": budget},
+                         config_dict={**section(self.cfg.mix), "budget": budget},
                          inputs={"tokenize": self.tokenize(), "replay": self.replay()}, package="mix")
 
     # ------------------------------------------------------------------ model

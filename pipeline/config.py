@@ -254,6 +254,7 @@ class TokenizerConfig:
     sha256: Optional[str] = None  # pin for user tokenizers; the embedded one is pinned in assets.py
     eos_token: str = "<|endoftext|>"
     batch_size: int = 1000
+    tasks: int = 1  # tokenization shards (merged into one dataset afterwards)
 
 
 # ----------------------------------------------------------------------------- replay + mix
@@ -261,24 +262,45 @@ class TokenizerConfig:
 class ReplayConfig:
     """The original pretraining data. Empty ``paths`` = the embedded sample's original corpus."""
 
-    paths: list[str] = field(default_factory=list)
-    format: str = "jsonl"  # jsonl | parquet
+    paths: list[str] = field(default_factory=list)  # files/globs, or dataset prefixes for format=megatron
+    format: str = "jsonl"  # jsonl | parquet | megatron (existing .bin/.idx tokenized with the same tokenizer)
     valid_fraction: float = 0.05  # documents held out to measure forgetting
 
     def __post_init__(self):
-        _one_of(self.format, ("jsonl", "parquet"), "replay.format")
+        _one_of(self.format, ("jsonl", "parquet", "megatron"), "replay.format")
         _check(0.0 < self.valid_fraction < 0.5, "replay.valid_fraction", "must be in (0, 0.5)")
 
 
 @dataclass
+class MixSource:
+    """An extra new-data source: an existing Megatron dataset prefix (path without .bin/.idx)."""
+
+    name: str = "extra"
+    prefix: str = ""
+    weight: float = 1.0
+
+
+@dataclass
 class MixConfig:
-    replay_fraction: float = 0.05  # share of training *tokens* drawn from the replay data
+    """New data (the curated corpus plus ``extra_sources``, weighted among themselves) and replay,
+    a fraction ``replay_fraction`` of the training *tokens*, for a token budget."""
+
+    replay_fraction: float = 0.05  # share of training tokens drawn from the replay data
     valid_fraction: float = 0.05  # new-domain documents held out to measure adaptation
     seed: int = 1234
+    new_weight: float = 1.0  # weight of the curated new data among the new-data sources
+    extra_sources: list[MixSource] = field(default_factory=list)
+    token_budget: Optional[int] = None  # training tokens; None = train_iters x global_batch x seq_length
 
     def __post_init__(self):
         _check(0.0 <= self.replay_fraction < 1.0, "mix.replay_fraction", "must be in [0, 1)")
         _check(0.0 < self.valid_fraction < 0.5, "mix.valid_fraction", "must be in (0, 0.5)")
+        _check(self.new_weight >= 0, "mix.new_weight", "must be >= 0")
+        _check(self.token_budget is None or self.token_budget > 0, "mix.token_budget", "must be > 0")
+        for i, src in enumerate(self.extra_sources):
+            src = src if isinstance(src, MixSource) else MixSource(**src)
+            _check(src.weight > 0, f"mix.extra_sources[{i}].weight", "must be > 0")
+            _check(bool(src.prefix), f"mix.extra_sources[{i}].prefix", "must name a Megatron dataset prefix")
 
 
 # ----------------------------------------------------------------------------- model / train

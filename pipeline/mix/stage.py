@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
+from pipeline import assets
 from pipeline.config import MixConfig
+from pipeline.mix import realize
 from pipeline.errors import ConfigError
 from pipeline.registry import StageContext, write_json_atomic
 from pipeline.tokenize import indexed
@@ -17,7 +21,8 @@ BLEND = "blend.json"
 
 
 def run(ctx: StageContext) -> dict:
-    cfg: MixConfig = ctx.config
+    cfg: MixConfig = ctx.config["mix"]
+    budget = ctx.config["budget"]  # {"num_samples", "seq_length", "seed"}: what training will draw
     new, replay = ctx.inputs["tokenize"], ctx.inputs["replay"]
     new_tok, old_tok = new.stats["tokenizer"], replay.stats["tokenizer"]
     if (new_tok["vocab_size"], new_tok["eos_id"]) != (old_tok["vocab_size"], old_tok["eos_id"]):
@@ -25,30 +30,76 @@ def run(ctx: StageContext) -> dict:
                           f"(vocab {new_tok['vocab_size']}, eos {new_tok['eos_id']}) vs {old_tok['path']} "
                           f"(vocab {old_tok['vocab_size']}, eos {old_tok['eos_id']})")
     workdir = ctx.final_dir.parent.parent
-    split = indexed.split(new.path / new.stats["shards"][0]["prefix"], ctx.out_dir / "split",
+    split = indexed.split(new.path / new.stats["merged"], ctx.out_dir / "split",
                           valid_fraction=cfg.valid_fraction, seed=cfg.seed)
 
     def rel(path):
         return str(path.relative_to(workdir))
 
-    train = [{"name": "new", "weight": 1.0 - cfg.replay_fraction, "prefix": rel(ctx.final_dir / "split" / "train"),
-              "tokens": split["train"]["tokens"]}]
+    news = [{"name": "new", "weight": cfg.new_weight, "prefix": ctx.final_dir / "split" / "train",
+             "build": ctx.out_dir / "split" / "train", "tokens": split["train"]["tokens"]}]
+    for src in cfg.extra_sources:
+        prefix = assets.resolve_path(src.prefix)
+        info = indexed.check_prefix(prefix, vocab_size=new_tok["vocab_size"], what=f"mix source {src.name!r}")
+        news.append({"name": src.name, "weight": src.weight, "prefix": prefix, "build": prefix,
+                     "tokens": info["tokens"]})
+    total_new = sum(s["weight"] for s in news)
+    if total_new <= 0:
+        raise ConfigError("invalid value for 'mix.new_weight': the new-data weights sum to 0")
+    train = [{"name": s["name"], "weight": (1.0 - cfg.replay_fraction) * s["weight"] / total_new,
+              "prefix": s["prefix"], "build": s["build"], "tokens": s["tokens"]} for s in news if s["weight"] > 0]
     if cfg.replay_fraction > 0:
-        train.append({"name": "replay", "weight": cfg.replay_fraction,
-                      "prefix": rel(replay.path / "split" / "train"),
+        prefix = replay.path / "split" / "train"
+        train.append({"name": "replay", "weight": cfg.replay_fraction, "prefix": prefix, "build": prefix,
                       "tokens": replay.stats["split"]["train"]["tokens"]})
+
+    realized = realize.realize(
+        [{"name": t["name"], "weight": t["weight"], "prefix": str(t["build"]), "tokens": t["tokens"]} for t in train],
+        num_samples=budget["num_samples"], seq_length=budget["seq_length"], seed=budget["seed"],
+        tokenizer_path=new_tok["path"], eos_token=new_tok["eos_token"], cache_dir=ctx.out_dir / "realize_cache")
+    warnings = check_realized(realized, cfg.replay_fraction)
+    for w in warnings:
+        ctx.log(f"warning: {w}")
+
+    def as_ref(p: Path) -> str:
+        p = Path(p)
+        return rel(p) if p.is_relative_to(workdir) else str(p)
+
     blend = {
-        "train": train,
+        "train": [{"name": t["name"], "weight": t["weight"], "prefix": as_ref(t["prefix"]), "tokens": t["tokens"]}
+                  for t in train],
         "valid": {"new": rel(ctx.final_dir / "split" / "valid"), "old": rel(replay.path / "split" / "valid")},
         "tokenizer": new_tok,
         "replay_fraction": cfg.replay_fraction,
         "seed": cfg.seed,
+        "budget": budget,
     }
     write_json_atomic(ctx.out_dir / BLEND, blend)
-    ctx.log(f"new {split['train']['tokens']} train tokens, replay fraction {cfg.replay_fraction:.3f} of "
-            f"{replay.stats['split']['train']['tokens']} replay tokens")
+    r = realized["sources"].get("replay")
+    ctx.log(f"budget {realized['tokens']:,} tokens ({budget['num_samples']} samples); replay requested "
+            f"{cfg.replay_fraction:.4g}, realized {r['realized_fraction'] if r else 0:.4g}")
     return {"new_split": split, "replay_split": replay.stats["split"], "replay_fraction": cfg.replay_fraction,
-            "blend": blend}
+            "blend": blend, "realized": realized, "warnings": warnings}
+
+
+MIN_REPLAY_SAMPLES = 100  # below this, one sample is more than 1% of the replay share
+
+
+def check_realized(realized: dict, requested: float) -> list[str]:
+    """Warnings: replay repeating (more than one epoch), or a budget too small to realize the fraction."""
+    out = []
+    r = realized["sources"].get("replay")
+    if r is None:
+        return out
+    if r["epochs"] > 1.0:
+        out.append(f"replay data repeats: the budget draws {r['tokens']:,} replay tokens from "
+                   f"{r['tokens'] / r['epochs']:,.0f}, {r['epochs']:.2f} epochs (each replay token seen about "
+                   f"{r['epochs']:.1f} times); add replay data or lower mix.replay_fraction")
+    if 0 < r["samples"] < MIN_REPLAY_SAMPLES:
+        out.append(f"the budget holds only {r['samples']} replay samples: the realized fraction "
+                   f"{r['realized_fraction']:.4g} can be off the requested {requested:.4g} by one sample "
+                   f"({1 / r['samples']:.1%} relative); raise the token budget")
+    return out
 
 
 def load_blend(mix_dir) -> dict:

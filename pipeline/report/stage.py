@@ -106,8 +106,11 @@ def run(ctx: StageContext) -> dict:
         ("Training", None, "training.png"),
         ("Learning-rate schedule", None, "lr.png"),
     ]
+    rep = (mix.get("realized") or {}).get("sources", {}).get("replay")
+    realized = (f", realized {rep['realized_fraction']:.4g} over the {mix['realized']['tokens']:,}-token budget "
+                f"({rep['epochs']:.2f} replay epochs)" if rep else "")
     md = ["# Continued-pretraining report", "",
-          f"Replay fraction {mix['replay_fraction']:.3g} (by tokens). "
+          f"Replay fraction {mix['replay_fraction']:.3g} requested (by tokens){realized}. "
           f"Forgetting (old-domain loss change) {ev['forgetting']:+.4f}; "
           f"adaptation (new-domain loss drop) {ev['adaptation']:+.4f}.", ""]
     body = [f"<h1>Continued-pretraining report</h1><p>{html.escape(md[2])}</p>"]

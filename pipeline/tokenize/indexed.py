@@ -45,3 +45,37 @@ def split(prefix: Path, out_dir: Path, *, valid_fraction: float, seed: int) -> d
     for name, b in builders.items():
         b.finalize(str(out_dir / f"{name}.idx"))
     return {name: {"documents": docs[name], "tokens": tokens[name]} for name in ("train", "valid")}
+
+
+def check_prefix(prefix: Path, *, vocab_size: int, what: str) -> dict:
+    """An existing Megatron dataset: both files present, every token id inside the tokenizer's
+    vocabulary (a larger id means the data was tokenized with another tokenizer)."""
+    from megatron.core.datasets.indexed_dataset import IndexedDataset
+
+    from pipeline.errors import ConfigError, InputError
+
+    for ext in (".bin", ".idx"):
+        if not Path(f"{prefix}{ext}").is_file():
+            raise InputError(f"{what}: Megatron dataset file missing: {prefix}{ext}")
+    ds = IndexedDataset(str(prefix))
+    top = -1
+    for i in range(0, len(ds), 4096):  # bounded memory: documents in chunks
+        chunk = [ds[j] for j in range(i, min(i + 4096, len(ds)))]
+        if chunk:
+            top = max(top, max(int(c.max()) for c in chunk if len(c)) if any(len(c) for c in chunk) else -1)
+    if top >= vocab_size:
+        raise ConfigError(f"{what}: {prefix} holds token id {top}, outside the tokenizer's vocabulary of "
+                          f"{vocab_size}: it was tokenized with a different tokenizer")
+    return {"documents": len(ds), "tokens": int(ds.sequence_lengths.sum()), "max_token_id": top}
+
+
+def merge(prefixes: list[Path], out_prefix: Path) -> dict:
+    """Concatenate shards (in order) into one dataset with megatron's builder."""
+    from megatron.core.datasets.indexed_dataset import IndexedDataset, IndexedDatasetBuilder
+
+    dtype = IndexedDataset(str(prefixes[0])).index.dtype
+    builder = IndexedDatasetBuilder(f"{out_prefix}.bin", dtype=dtype)
+    for p in prefixes:
+        builder.add_index(str(p))
+    builder.finalize(f"{out_prefix}.idx")
+    return count(out_prefix)

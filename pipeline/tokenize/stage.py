@@ -34,19 +34,30 @@ def tokenizer_info(cfg: TokenizerConfig) -> dict:
 
 
 def tokenize(reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: str) -> dict:
+    """Tokenize in ``tasks`` shards (one Megatron dataset each, EOS after every document), then merge
+    them into ``merged.bin/.idx``. Records tokens per shard and throughput."""
+    import time
+
     from datatrove.pipeline.tokens import MegatronDocumentTokenizer
 
     info = tokenizer_info(cfg)
     step = MegatronDocumentTokenizer(output_folder=str(out_dir / TOKENS_DIR), save_filename="part",
                                      tokenizer_name_or_path=info["path"], eos_token=cfg.eos_token,
                                      batch_size=cfg.batch_size)
+    t0 = time.perf_counter()
     step_stats = run_local([reader, step], logging_dir=out_dir / "logs", tasks=tasks, workers=tasks, what=what)
+    wall = time.perf_counter() - t0
     docs, tokens = stat(step_stats[0], "documents"), stat(step_stats[1], "tokens")
     shards = indexed.prefixes(out_dir / TOKENS_DIR)
     if not shards:
         raise CptError(f"{what}: no tokens written (0 input documents?)")
-    return {"tokenizer": info, "documents": docs, "tokens": tokens,
-            "shards": [{"prefix": str(p.relative_to(out_dir)), **indexed.count(p)} for p in shards]}
+    merged = indexed.merge(shards, out_dir / "merged")
+    if merged["tokens"] != tokens:
+        raise CptError(f"{what}: merged dataset holds {merged['tokens']} tokens, the shards {tokens}")
+    tok_time = step_stats[1].get("time_stats", {}).get("total", 0.0) or wall  # tokenizer CPU-seconds
+    return {"tokenizer": info, "documents": docs, "tokens": tokens, "merged": "merged", "tasks": tasks,
+            "shards": [{"prefix": str(p.relative_to(out_dir)), **indexed.count(p)} for p in shards],
+            "wall_s": round(wall, 3), "tokens_per_s_per_core": round(tokens / tok_time, 1) if tok_time else None}
 
 
 def run(ctx: StageContext) -> dict:
@@ -55,8 +66,10 @@ def run(ctx: StageContext) -> dict:
 
     src = ctx.inputs["dedup"].path / "docs"
     reader = ParquetReader(str(src), glob_pattern="*.parquet")
-    stats = tokenize(reader, ctx.config, ctx.out_dir, tasks=1, what="tokenize")
-    ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens")
+    tasks = max(1, min(ctx.config.tasks, len(list(src.glob("*.parquet")))))
+    stats = tokenize(reader, ctx.config, ctx.out_dir, tasks=tasks, what="tokenize")
+    ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens in {len(stats['shards'])} shard(s), "
+            f"{stats['tokens_per_s_per_core']} tokens/s/core")
     return stats
 
 
@@ -66,6 +79,8 @@ def run_replay(ctx: StageContext) -> dict:
 
     replay: ReplayConfig = ctx.config["replay"]
     sample = ctx.inputs.get("sample")
+    if replay.format == "megatron":
+        return _replay_from_prefixes(ctx, replay)
     paths = replay.paths or [str(sample.path / "original")]
     files = inputs_mod.expand(paths, replay.format)
     root = inputs_mod.common_root(files)
@@ -74,8 +89,23 @@ def run_replay(ctx: StageContext) -> dict:
     reader_cls = JsonlReader if replay.format == "jsonl" else ParquetReader
     reader = reader_cls(str(root), paths_file=str(paths_file))
     stats = tokenize(reader, ctx.config["tokenizer"], ctx.out_dir, tasks=1, what="replay tokenize")
-    stats["split"] = indexed.split(ctx.out_dir / stats["shards"][0]["prefix"], ctx.out_dir / "split",
+    stats["split"] = indexed.split(ctx.out_dir / stats["merged"], ctx.out_dir / "split",
                                    valid_fraction=replay.valid_fraction, seed=0)
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens; held out "
             f"{stats['split']['valid']['tokens']} tokens for forgetting")
+    return stats
+
+
+def _replay_from_prefixes(ctx: StageContext, replay: ReplayConfig) -> dict:
+    """Replay from existing Megatron datasets: checked against the tokenizer, merged, split."""
+    info = tokenizer_info(ctx.config["tokenizer"])
+    checked = [indexed.check_prefix(assets.resolve_path(p), vocab_size=info["vocab_size"], what="replay")
+               for p in replay.paths]
+    merged = indexed.merge([assets.resolve_path(p) for p in replay.paths], ctx.out_dir / "merged")
+    stats = {"tokenizer": info, "documents": merged["documents"], "tokens": merged["tokens"], "merged": "merged",
+             "shards": [{"prefix": p, **{k: c[k] for k in ("documents", "tokens")}}
+                        for p, c in zip(replay.paths, checked)]}
+    stats["split"] = indexed.split(ctx.out_dir / "merged", ctx.out_dir / "split",
+                                   valid_fraction=replay.valid_fraction, seed=0)
+    ctx.log(f"{len(replay.paths)} Megatron prefix(es): {stats['documents']} documents, {stats['tokens']} tokens")
     return stats

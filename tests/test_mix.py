@@ -1,0 +1,97 @@
+"""Replay mixing on real megatron-core datasets: realized token fractions, the fixed replay stream,
+epoch warnings, and bad prefixes."""
+
+import numpy as np
+import pytest
+import torch
+from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder
+
+from pipeline import assets
+from pipeline.errors import ConfigError, InputError
+from pipeline.mix.realize import realize
+from pipeline.mix.stage import check_realized
+from pipeline.tokenize import indexed
+
+TOKENIZER = str(assets.resolve_path("pipeline/assets/tokenizer/cpt-sample-bpe.json"))
+EOS = "<|endoftext|>"
+SEQ = 32
+
+
+def make_dataset(prefix, docs: int, seed: int, vocab: int = 4000, max_id=None) -> dict:
+    rng = np.random.default_rng(seed)
+    b = IndexedDatasetBuilder(f"{prefix}.bin", dtype=np.int32)
+    tokens = 0
+    for _ in range(docs):
+        n = int(rng.integers(20, 200))
+        ids = rng.integers(0, vocab, size=n)
+        if max_id is not None:
+            ids[0] = max_id
+        b.add_document(torch.from_numpy(ids.astype(np.int64)), [n])
+        tokens += n
+    b.finalize(f"{prefix}.idx")
+    return {"prefix": str(prefix), "tokens": tokens}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("mix")
+    return {"replay": make_dataset(d / "replay", 1500, seed=1),
+            "new_a": make_dataset(d / "new_a", 800, seed=2),
+            "new_b": make_dataset(d / "new_b", 1500, seed=3),  # another "filter variant": other docs, other size
+            "dir": d}
+
+
+def run(data, new: str, f: float, num_samples: int, seed: int = 7, tag: str = ""):
+    sources = [{"name": "new", "weight": 1 - f, **data[new]}, {"name": "replay", "weight": f, **data["replay"]}]
+    return realize(sources, num_samples=num_samples, seq_length=SEQ, seed=seed, tokenizer_path=TOKENIZER,
+                   eos_token=EOS, cache_dir=data["dir"] / f"cache-{new}-{f}-{num_samples}-{seed}{tag}")
+
+
+@pytest.mark.parametrize("f", [0.005, 0.05, 0.25])
+def test_realized_replay_fraction_within_one_percent(data, f):
+    r = run(data, "new_a", f, num_samples=40_000)
+    rep = r["sources"]["replay"]
+    assert abs(rep["realized_fraction"] - f) / f <= 0.01, rep
+    assert rep["tokens"] + r["sources"]["new"]["tokens"] == r["tokens"] == 40_000 * SEQ
+
+
+def test_fixed_replay_stream_across_new_data_variants(data):
+    a = run(data, "new_a", 0.05, num_samples=6000)
+    b = run(data, "new_b", 0.05, num_samples=6000)
+    assert a["sources"]["replay"]["samples"] == b["sources"]["replay"]["samples"]
+    assert a["replay_stream_sha256"] == b["replay_stream_sha256"]
+    other_seed = run(data, "new_a", 0.05, num_samples=6000, seed=8)
+    assert other_seed["replay_stream_sha256"] != a["replay_stream_sha256"]
+
+
+def test_replay_repeats_warns_with_epochs(data):
+    r = run(data, "new_a", 0.25, num_samples=40_000)
+    rep = r["sources"]["replay"]
+    assert rep["epochs"] > 1
+    warnings = check_realized(r, 0.25)
+    assert any("replay data repeats" in w and f"{rep['epochs']:.2f} epochs" in w for w in warnings)
+    small = run(data, "new_a", 0.005, num_samples=4000)
+    assert any("raise the token budget" in w for w in check_realized(small, 0.005))
+    assert check_realized(run(data, "new_a", 0.05, num_samples=6000), 0.05) == []
+
+
+def test_missing_prefix_and_foreign_tokenizer(data, tmp_path):
+    with pytest.raises(InputError, match=r"mix source 'x': Megatron dataset file missing: .*nope\.bin"):
+        indexed.check_prefix(tmp_path / "nope", vocab_size=8000, what="mix source 'x'")
+    big = make_dataset(tmp_path / "big", 5, seed=4, max_id=50_000)
+    with pytest.raises(ConfigError, match="token id 50000, outside the tokenizer's vocabulary of 8000"):
+        indexed.check_prefix(big["prefix"], vocab_size=8000, what="mix source 'big'")
+    ok = indexed.check_prefix(data["new_a"]["prefix"], vocab_size=8000, what="new")
+    assert ok["tokens"] == data["new_a"]["tokens"]
+
+
+def test_merge_shards(data, tmp_path):
+    merged = indexed.merge([data["new_a"]["prefix"], data["new_b"]["prefix"]], tmp_path / "merged")
+    assert merged == {"documents": 2300, "tokens": data["new_a"]["tokens"] + data["new_b"]["tokens"]}
+
+
+def test_cli_missing_replay_prefix_is_a_one_line_error(cpt):
+    r = cpt("replay", "replay.format=megatron", "replay.paths=[/nonexistent/corpus_text_document]")
+    assert r.returncode != 0
+    assert "cpt: error: replay: Megatron dataset file missing: /nonexistent/corpus_text_document.bin" in r.stderr
+    assert "Traceback" not in r.stderr
