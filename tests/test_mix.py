@@ -95,3 +95,32 @@ def test_cli_missing_replay_prefix_is_a_one_line_error(cpt):
     assert r.returncode != 0
     assert "cpt: error: replay: Megatron dataset file missing: /nonexistent/corpus_text_document.bin" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_sources_with_different_tokenizers_are_refused(tmp_path):
+    from pipeline.config import MixConfig
+    from pipeline.mix import stage
+    from pipeline.registry import Artifact, Registry
+
+    def tok(vocab, eos):
+        return {"path": f"/tok{vocab}.json", "vocab_size": vocab, "eos_id": eos, "eos_token": EOS}
+
+    new = Artifact("tokenize", "a", tmp_path, {"stats": {"tokenizer": tok(8000, 0)}})
+    old = Artifact("replay", "b", tmp_path, {"stats": {"tokenizer": tok(32000, 2)}})
+    with pytest.raises(ConfigError, match=r"different tokenizers: /tok8000.json \(vocab 8000, eos 0\) vs "
+                                          r"/tok32000.json \(vocab 32000, eos 2\)"):
+        Registry(tmp_path / "work").run("mix", stage.run, config={"mix": MixConfig(), "budget": {}}, config_dict={},
+                                        inputs={"tokenize": new, "replay": old}, package="mix")
+    import json
+
+    manifests = [json.loads(p.read_text()) for p in (tmp_path / "work" / "mix").glob("*/manifest.json")]
+    assert [m["status"] for m in manifests] == ["failed"]  # never a completed manifest
+
+
+def test_vocabulary_larger_than_the_model_is_caught_at_train_time():
+    from pipeline.config import ModelConfig
+    from pipeline.train.model import padded_vocab_size
+
+    with pytest.raises(ConfigError, match=r"'model.vocab_size': the tokenizer has 8000 tokens but the model only 4096"):
+        padded_vocab_size(ModelConfig(vocab_size=4096), 8000)
+    assert padded_vocab_size(ModelConfig(vocab_size=None), 8000) == 8064
