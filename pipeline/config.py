@@ -319,6 +319,8 @@ class ModelConfig:
     untie_embeddings_and_output_weights: bool = False
     rotary_base: int = 10000
     init_method_std: float = 0.02
+    add_qkv_bias: bool = False  # Qwen2 family: bias on the query/key/value projections
+    layernorm_epsilon: float = 1e-5
 
     def __post_init__(self):
         _check(self.hidden_size % self.num_attention_heads == 0, "model.hidden_size",

@@ -138,11 +138,11 @@ def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, devic
         num_attention_heads=model_cfg.num_attention_heads,
         num_query_groups=model_cfg.num_query_groups,
         normalization="RMSNorm",
-        layernorm_epsilon=1e-5,
+        layernorm_epsilon=model_cfg.layernorm_epsilon,
         gated_linear_unit=True,  # SwiGLU = gated linear unit with SiLU
         activation_func=F.silu,
         add_bias_linear=False,
-        add_qkv_bias=False,
+        add_qkv_bias=model_cfg.add_qkv_bias,
         hidden_dropout=0.0,
         attention_dropout=0.0,
         init_method_std=model_cfg.init_method_std,
