@@ -332,18 +332,44 @@ class ModelConfig:
 
 @dataclass
 class ScheduleConfig:
-    """LR schedule. ``rewarm_cosine``: linear warmup to the base model's peak, cosine to min_lr_ratio × peak."""
+    """LR schedule (``pipeline/train/schedule.py`` has the formulas). Every schedule starts with a
+    linear warmup over ``warmup_fraction`` of the steps to ``peak_lr`` (the base model's peak).
 
-    name: str = "rewarm_cosine"  # rewarm_cosine | constant
+    * ``rewarm_cosine``: then cosine to ``min_lr_ratio`` x peak at the last step.
+    * ``wsd``: then stable at peak, and the last ``decay_fraction`` of steps decay to min
+      (``decay_style`` linear | cosine | exponential | minus_sqrt).
+    * ``constant``: then peak.
+    * ``infinite``: then a cosine cooldown over ``cooldown_fraction`` of the steps to
+      ``constant_lr_ratio`` x peak, constant, and an optional linear anneal to min over the last
+      ``anneal_fraction`` of the steps (0 = none: the run ends at the constant LR and can go on)."""
+
+    name: str = "rewarm_cosine"  # rewarm_cosine | wsd | constant | infinite
     peak_lr: float = 3e-3
     min_lr_ratio: float = 0.1
     warmup_fraction: float = 0.01
+    decay_fraction: float = 0.1  # wsd
+    decay_style: str = "linear"  # wsd
+    cooldown_fraction: float = 0.1  # infinite
+    constant_lr_ratio: float = 0.5  # infinite
+    anneal_fraction: float = 0.0  # infinite
 
     def __post_init__(self):
-        _one_of(self.name, ("rewarm_cosine", "constant"), "schedule.name")
+        _one_of(self.name, ("rewarm_cosine", "wsd", "constant", "infinite"), "schedule.name")
         _check(self.peak_lr > 0, "schedule.peak_lr", "must be > 0")
         _check(0.0 <= self.min_lr_ratio <= 1.0, "schedule.min_lr_ratio", "must be in [0, 1]")
         _check(0.0 <= self.warmup_fraction < 1.0, "schedule.warmup_fraction", "must be in [0, 1)")
+        _check(0.0 < self.decay_fraction <= 1.0, "schedule.decay_fraction", "must be in (0, 1]")
+        _one_of(self.decay_style, ("linear", "cosine", "exponential", "minus_sqrt"), "schedule.decay_style")
+        _check(0.0 <= self.cooldown_fraction < 1.0, "schedule.cooldown_fraction", "must be in [0, 1)")
+        _check(self.min_lr_ratio <= self.constant_lr_ratio <= 1.0, "schedule.constant_lr_ratio",
+               "must be in [min_lr_ratio, 1]")
+        _check(0.0 <= self.anneal_fraction < 1.0, "schedule.anneal_fraction", "must be in [0, 1)")
+        if self.name == "wsd":
+            _check(self.warmup_fraction + self.decay_fraction <= 1.0, "schedule.decay_fraction",
+                   "warmup_fraction + decay_fraction must be <= 1")
+        if self.name == "infinite":
+            _check(self.warmup_fraction + self.cooldown_fraction + self.anneal_fraction <= 1.0,
+                   "schedule.anneal_fraction", "warmup + cooldown + anneal fractions must be <= 1")
 
 
 @dataclass
