@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -91,14 +90,12 @@ def main(argv=None) -> int:
     print(f"{'docs':>9} {'in clusters':>11} {'records':>11} {'peak-base MB':>12} {'B/clustered doc':>15} "
           f"{'MB per 1M docs':>14} {'estimate MB':>11} {'s':>6}")
     for f in args.dup_fraction:
-        t0 = time.perf_counter()
         r = measure(args.docs, f, default_memory_limit())
         grow = r["peak"] - r["base"]
         est = estimate_clustering_bytes(r["records"] * 16, r["docs"])
         print(f"{r['docs']:9d} {r['in_clusters']:11d} {r['records']:11d} {grow / 2**20:12.0f} "
               f"{grow / max(1, r['in_clusters']):15.0f} {grow / 2**20 * 1e6 / r['docs']:14.0f} "
               f"{est / 2**20:11.0f} {r['seconds']:6.1f}")
-        del t0
     print(f"(the memory bound's estimate uses {BYTES_PER_NODE} B per document that can be in a cluster)")
     return 0
 

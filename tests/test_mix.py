@@ -124,3 +124,21 @@ def test_vocabulary_larger_than_the_model_is_caught_at_train_time():
     with pytest.raises(ConfigError, match=r"'model.vocab_size': the tokenizer has 8000 tokens but the model only 4096"):
         padded_vocab_size(ModelConfig(vocab_size=4096), 8000)
     assert padded_vocab_size(ModelConfig(vocab_size=None), 8000) == 8064
+
+
+def test_cli_replay_from_megatron_prefixes(cpt, tmp_path):
+    import json
+
+    a = make_dataset(tmp_path / "old_a", 40, seed=5)
+    b = make_dataset(tmp_path / "old_b", 60, seed=6)
+    r = cpt("replay", "replay.format=megatron", f"replay.paths=[{a['prefix']},{b['prefix']}]")
+    assert r.returncode == 0, r.stderr[-2000:]
+    (manifest,) = (tmp_path / "work" / "replay").glob("*/manifest.json")
+    stats = json.loads(manifest.read_text())["stats"]
+    assert stats["documents"] == 100 and stats["tokens"] == a["tokens"] + b["tokens"]
+    assert stats["split"]["train"]["tokens"] + stats["split"]["valid"]["tokens"] == stats["tokens"]
+    foreign = make_dataset(tmp_path / "foreign", 5, seed=7, max_id=900_000)
+    r = cpt("replay", "replay.format=megatron", f"replay.paths=[{foreign['prefix']}]")
+    assert r.returncode != 0 and "holds token id 900000, outside the tokenizer's vocabulary" in r.stderr
+    failed = [json.loads(p.read_text()) for p in (tmp_path / "work" / "replay").glob("*.partial/manifest.json")]
+    assert [m["status"] for m in failed] == ["failed"]

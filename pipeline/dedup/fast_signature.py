@@ -24,23 +24,16 @@ from pipeline.curate.fast_filters import _splitter
 class FastMinhashDedupSignature(MinhashDedupSignature):
     """Drop-in for ``MinhashDedupSignature``: same arguments, same files, same signatures."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the same normalization without the diacritics pass, which is a no-op on ASCII text
+        self._ascii_norm = dataclasses.replace(self.config.norm_config, norm_unicode_diacritics=False)
+
     def get_shingles(self, text: str) -> np.ndarray:
-        norm = self.config.norm_config
-        if text.isascii() and norm.norm_unicode_diacritics:
-            norm = _ascii_norm(norm)
+        norm = self._ascii_norm if text.isascii() else self.config.norm_config
         words, _ = _splitter(self.language).words(simplify_text(text, norm))
         hash_fc = self._hash_func
         return np.fromiter(
             [hash_fc(" ".join(x)) for x in ngrams(words, self.config.n_grams)], dtype=np.uint64
         ).reshape((-1, 1))
 
-
-_ASCII_NORMS: dict = {}
-
-
-def _ascii_norm(norm):
-    """The same normalization without the diacritics pass (a no-op on ASCII text)."""
-    key = id(norm)
-    if key not in _ASCII_NORMS:
-        _ASCII_NORMS[key] = (norm, dataclasses.replace(norm, norm_unicode_diacritics=False))
-    return _ASCII_NORMS[key][1]

@@ -17,7 +17,7 @@ from pipeline.config import DedupConfig
 from pipeline.curate.accounting import DumpTally, tally_by_dump
 from pipeline.datatrove_run import run_local, stat
 from pipeline.dedup.memory import GB, default_memory_limit
-from pipeline.dedup.passes import PassResult, _reader, _writer, exact_pass, minhash_pass
+from pipeline.dedup.passes import PassResult, _reader, _writer, exact_pass, minhash_config, minhash_pass
 from pipeline.errors import CptError
 from pipeline.registry import StageContext
 
@@ -110,13 +110,7 @@ def run(ctx: StageContext) -> dict:
     return {"method": cfg.method, "scope": cfg.scope, "passes": funnel["passes"], "by_dump": funnel["by_dump"],
             "documents_in": docs_in, "kept": kept, "removed_duplicates": docs_in - kept,
             "memory_limit_gb": round(limit / GB, 2),
-            "minhash": str(_mh_str(cfg)) if cfg.method == "minhash" else None}
-
-
-def _mh_str(cfg: DedupConfig) -> str:
-    from pipeline.dedup.passes import minhash_config
-
-    return str(minhash_config(cfg))
+            "minhash": str(minhash_config(cfg)) if cfg.method == "minhash" else None}
 
 
 def build_funnel(results: list[PassResult], names: list[str]) -> dict:

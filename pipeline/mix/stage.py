@@ -33,42 +33,38 @@ def run(ctx: StageContext) -> dict:
     split = indexed.split(new.path / new.stats["merged"], ctx.out_dir / "split",
                           valid_fraction=cfg.valid_fraction, seed=cfg.seed)
 
-    def rel(path):
-        return str(path.relative_to(workdir))
+    def ref(path) -> str:
+        """How blend.json names a dataset: this run's files by their final place, relative to the
+        workdir when inside it."""
+        path = Path(path)
+        if path.is_relative_to(ctx.out_dir):
+            path = ctx.final_dir / path.relative_to(ctx.out_dir)
+        return str(path.relative_to(workdir)) if path.is_relative_to(workdir) else str(path)
 
-    news = [{"name": "new", "weight": cfg.new_weight, "prefix": ctx.final_dir / "split" / "train",
-             "build": ctx.out_dir / "split" / "train", "tokens": split["train"]["tokens"]}]
+    news = [{"name": "new", "weight": cfg.new_weight, "prefix": str(ctx.out_dir / "split" / "train"),
+             "tokens": split["train"]["tokens"]}]
     for src in cfg.extra_sources:
         prefix = assets.resolve_path(src.prefix)
         info = indexed.check_prefix(prefix, vocab_size=new_tok["vocab_size"], what=f"mix source {src.name!r}")
-        news.append({"name": src.name, "weight": src.weight, "prefix": prefix, "build": prefix,
-                     "tokens": info["tokens"]})
+        news.append({"name": src.name, "weight": src.weight, "prefix": str(prefix), "tokens": info["tokens"]})
     total_new = sum(s["weight"] for s in news)
     if total_new <= 0:
         raise ConfigError("invalid value for 'mix.new_weight': the new-data weights sum to 0")
-    train = [{"name": s["name"], "weight": (1.0 - cfg.replay_fraction) * s["weight"] / total_new,
-              "prefix": s["prefix"], "build": s["build"], "tokens": s["tokens"]} for s in news if s["weight"] > 0]
+    train = [{**s, "weight": (1.0 - cfg.replay_fraction) * s["weight"] / total_new} for s in news if s["weight"] > 0]
     if cfg.replay_fraction > 0:
-        prefix = replay.path / "split" / "train"
-        train.append({"name": "replay", "weight": cfg.replay_fraction, "prefix": prefix, "build": prefix,
+        train.append({"name": "replay", "weight": cfg.replay_fraction, "prefix": str(replay.path / "split" / "train"),
                       "tokens": replay.stats["split"]["train"]["tokens"]})
 
     realized = realize.realize(
-        [{"name": t["name"], "weight": t["weight"], "prefix": str(t["build"]), "tokens": t["tokens"]} for t in train],
-        num_samples=budget["num_samples"], seq_length=budget["seq_length"], seed=budget["seed"],
+        train, num_samples=budget["num_samples"], seq_length=budget["seq_length"], seed=budget["seed"],
         tokenizer_path=new_tok["path"], eos_token=new_tok["eos_token"], cache_dir=ctx.out_dir / "realize_cache")
     warnings = check_realized(realized, cfg.replay_fraction)
     for w in warnings:
         ctx.log(f"warning: {w}")
 
-    def as_ref(p: Path) -> str:
-        p = Path(p)
-        return rel(p) if p.is_relative_to(workdir) else str(p)
-
     blend = {
-        "train": [{"name": t["name"], "weight": t["weight"], "prefix": as_ref(t["prefix"]), "tokens": t["tokens"]}
-                  for t in train],
-        "valid": {"new": rel(ctx.final_dir / "split" / "valid"), "old": rel(replay.path / "split" / "valid")},
+        "train": [{**t, "prefix": ref(t["prefix"])} for t in train],
+        "valid": {"new": ref(ctx.out_dir / "split" / "valid"), "old": ref(replay.path / "split" / "valid")},
         "tokenizer": new_tok,
         "replay_fraction": cfg.replay_fraction,
         "seed": cfg.seed,

@@ -58,11 +58,8 @@ def check_prefix(prefix: Path, *, vocab_size: int, what: str) -> dict:
         if not Path(f"{prefix}{ext}").is_file():
             raise InputError(f"{what}: Megatron dataset file missing: {prefix}{ext}")
     ds = IndexedDataset(str(prefix))
-    top = -1
-    for i in range(0, len(ds), 4096):  # bounded memory: documents in chunks
-        chunk = [ds[j] for j in range(i, min(i + 4096, len(ds)))]
-        if chunk:
-            top = max(top, max(int(c.max()) for c in chunk if len(c)) if any(len(c) for c in chunk) else -1)
+    tokens = np.memmap(f"{prefix}.bin", dtype=ds.index.dtype, mode="r")  # paged in, never copied whole
+    top = int(tokens.max()) if tokens.size else -1
     if top >= vocab_size:
         raise ConfigError(f"{what}: {prefix} holds token id {top}, outside the tokenizer's vocabulary of "
                           f"{vocab_size}: it was tokenized with a different tokenizer")

@@ -34,8 +34,8 @@ def tokenizer_info(cfg: TokenizerConfig) -> dict:
 
 
 def tokenize(reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: str) -> dict:
-    """Tokenize in ``tasks`` shards (one Megatron dataset each, EOS after every document), then merge
-    them into ``merged.bin/.idx``. Records tokens per shard and throughput."""
+    """Tokenize in ``tasks`` shards (one Megatron dataset each, EOS after every document); several
+    shards are merged into ``merged.bin/.idx``. Records tokens per shard and throughput."""
     import time
 
     from datatrove.pipeline.tokens import MegatronDocumentTokenizer
@@ -51,11 +51,15 @@ def tokenize(reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: s
     shards = indexed.prefixes(out_dir / TOKENS_DIR)
     if not shards:
         raise CptError(f"{what}: no tokens written (0 input documents?)")
-    merged = indexed.merge(shards, out_dir / "merged")
-    if merged["tokens"] != tokens:
-        raise CptError(f"{what}: merged dataset holds {merged['tokens']} tokens, the shards {tokens}")
+    merged_prefix = shards[0]
+    if len(shards) > 1:
+        merged_prefix = out_dir / "merged"
+        indexed.merge(shards, merged_prefix)
+    if indexed.count(merged_prefix)["tokens"] != tokens:
+        raise CptError(f"{what}: the dataset holds fewer tokens than the tokenizer wrote ({tokens})")
     tok_time = step_stats[1].get("time_stats", {}).get("total", 0.0) or wall  # tokenizer CPU-seconds
-    return {"tokenizer": info, "documents": docs, "tokens": tokens, "merged": "merged", "tasks": tasks,
+    return {"tokenizer": info, "documents": docs, "tokens": tokens, "merged": str(merged_prefix.relative_to(out_dir)),
+            "tasks": tasks,
             "shards": [{"prefix": str(p.relative_to(out_dir)), **indexed.count(p)} for p in shards],
             "wall_s": round(wall, 3), "tokens_per_s_per_core": round(tokens / tok_time, 1) if tok_time else None}
 
@@ -88,7 +92,8 @@ def run_replay(ctx: StageContext) -> dict:
     inputs_mod.write_paths_file(files, root, paths_file)
     reader_cls = JsonlReader if replay.format == "jsonl" else ParquetReader
     reader = reader_cls(str(root), paths_file=str(paths_file))
-    stats = tokenize(reader, ctx.config["tokenizer"], ctx.out_dir, tasks=1, what="replay tokenize")
+    tasks = max(1, min(ctx.config["tokenizer"].tasks, len(files)))
+    stats = tokenize(reader, ctx.config["tokenizer"], ctx.out_dir, tasks=tasks, what="replay tokenize")
     stats["split"] = indexed.split(ctx.out_dir / stats["merged"], ctx.out_dir / "split",
                                    valid_fraction=replay.valid_fraction, seed=0)
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens; held out "
@@ -97,15 +102,20 @@ def run_replay(ctx: StageContext) -> dict:
 
 
 def _replay_from_prefixes(ctx: StageContext, replay: ReplayConfig) -> dict:
-    """Replay from existing Megatron datasets: checked against the tokenizer, merged, split."""
+    """Replay from existing Megatron datasets: checked against the tokenizer, merged (when several),
+    split."""
     info = tokenizer_info(ctx.config["tokenizer"])
-    checked = [indexed.check_prefix(assets.resolve_path(p), vocab_size=info["vocab_size"], what="replay")
-               for p in replay.paths]
-    merged = indexed.merge([assets.resolve_path(p) for p in replay.paths], ctx.out_dir / "merged")
-    stats = {"tokenizer": info, "documents": merged["documents"], "tokens": merged["tokens"], "merged": "merged",
-             "shards": [{"prefix": p, **{k: c[k] for k in ("documents", "tokens")}}
-                        for p, c in zip(replay.paths, checked)]}
-    stats["split"] = indexed.split(ctx.out_dir / "merged", ctx.out_dir / "split",
+    prefixes = [assets.resolve_path(p) for p in replay.paths]
+    checked = [indexed.check_prefix(p, vocab_size=info["vocab_size"], what="replay") for p in prefixes]
+    source = prefixes[0]
+    if len(prefixes) > 1:
+        source = ctx.out_dir / "merged"
+        indexed.merge(prefixes, source)
+    stats = {"tokenizer": info, "documents": sum(c["documents"] for c in checked),
+             "tokens": sum(c["tokens"] for c in checked), "merged": str(source),
+             "shards": [{"prefix": str(p), "documents": c["documents"], "tokens": c["tokens"]}
+                        for p, c in zip(prefixes, checked)]}
+    stats["split"] = indexed.split(source, ctx.out_dir / "split",
                                    valid_fraction=replay.valid_fraction, seed=0)
     ctx.log(f"{len(replay.paths)} Megatron prefix(es): {stats['documents']} documents, {stats['tokens']} tokens")
     return stats

@@ -91,12 +91,14 @@ def build_scheduler(optimizer, cfg: ScheduleConfig, total_steps: int, global_bat
     (megatron copies ``OptimizerConfig.lr``/``min_lr`` into every group, and the groups win over
     the scheduler's own values).
     """
-    cls = _LrAtScheduler if cfg.name == "infinite" else OptimizerParamScheduler
-    extra = {}
+    cls, extra = OptimizerParamScheduler, {}
+    if cfg.name == "infinite":
+        cls, extra = _LrAtScheduler, {"schedule_cfg": cfg, "total_steps": total_steps,
+                                      "global_batch_size": global_batch_size}
     if cfg.name == "wsd":
         extra = {"wsd_decay_steps": wsd_decay_steps(cfg, total_steps) * global_batch_size,
                  "lr_wsd_decay_style": cfg.decay_style}
-    sched = cls(
+    return cls(
         optimizer,
         init_lr=0.0,
         max_lr=cfg.peak_lr,
@@ -114,19 +116,14 @@ def build_scheduler(optimizer, cfg: ScheduleConfig, total_steps: int, global_bat
         override_opt_param_scheduler=False,
         **extra,
     )
-    if isinstance(sched, _LrAtScheduler):
-        sched.bind(cfg, total_steps, global_batch_size)
-    return sched
 
 
 class _LrAtScheduler(OptimizerParamScheduler):
     """megatron's scheduler (state, checkpointing, weight decay) with the LR from :func:`lr_at`."""
 
-    def bind(self, cfg: ScheduleConfig, total_steps: int, global_batch_size: int) -> None:
-        self._cfg, self._total, self._gbs = cfg, total_steps, global_batch_size
-        self.step(0)  # write the step-0 LR into the param groups
+    def __init__(self, *args, schedule_cfg: ScheduleConfig, total_steps: int, global_batch_size: int, **kwargs):
+        self._cfg, self._total, self._gbs = schedule_cfg, total_steps, global_batch_size
+        super().__init__(*args, **kwargs)
 
     def get_lr(self, param_group: dict) -> float:
-        if not hasattr(self, "_cfg"):  # during megatron's constructor
-            return 0.0
         return lr_at(self._cfg, self.num_steps // self._gbs, self._total)
