@@ -15,6 +15,7 @@ from pipeline import assets
 from pipeline.config import CptConfig, section
 from pipeline.errors import InputError
 from pipeline.registry import Artifact, Registry
+from pipeline.train.checkpoint_paths import resolve_checkpoint
 
 # command -> the stages it names (for --force)
 STAGES = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
@@ -137,6 +138,7 @@ class Chain:
             path = assets.resolve_path(ckpt)
             if not path.exists():
                 raise InputError(f"base model checkpoint not found: {ckpt}")
+            path = resolve_checkpoint(path)  # a run's checkpoints/ directory means its newest
             ident = hashlib.sha256(f"{path}\0{path.stat().st_mtime_ns}".encode()).hexdigest()[:16]
             return Artifact("base", ident, path, {"checkpoint": str(path)})
         return self.pretrain()

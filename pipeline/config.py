@@ -376,10 +376,14 @@ class ScheduleConfig:
 class PrecisionConfig:
     dtype: str = "fp32"  # fp32 | bf16 | fp8
     fp8_recipe: str = "delayed"  # delayed | tensorwise | blockwise
+    # FP8: transformer layers kept in BF16 at each end of the stack (tensorwise and blockwise only;
+    # megatron's delayed scaling cannot mix, so it runs every layer in FP8). 0 = none.
+    fp8_bf16_edge_layers: int = 1
 
     def __post_init__(self):
         _one_of(self.dtype, ("fp32", "bf16", "fp8"), "precision.dtype")
         _one_of(self.fp8_recipe, ("delayed", "tensorwise", "blockwise"), "precision.fp8_recipe")
+        _check(self.fp8_bf16_edge_layers >= 0, "precision.fp8_bf16_edge_layers", "must be >= 0")
 
 
 @dataclass
@@ -392,16 +396,22 @@ class TrainConfig:
     eval_interval: int = 50
     eval_iters: int = 4
     log_interval: int = 10
-    save_interval: int = 0  # 0 = only at the end
+    save_interval: int = 0  # 0 = only at the end (and on SIGTERM/SIGUSR1)
+    keep_checkpoints: int = 2  # newest checkpoints kept under checkpoints/ (0 = all)
     seed: int = 1234
     device: str = "auto"  # auto | cpu | cuda
     weight_decay: float = 0.1
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
     clip_grad: float = 1.0
+    # Peak dense TFLOP/s of one device, for MFU; null = NVIDIA's spec for the GPU and precision
+    # (pipeline/train/flops.py), no MFU on CPU.
+    peak_tflops: Optional[float] = None
 
     def __post_init__(self):
         _check(self.train_iters >= 1, "train.train_iters", "must be >= 1")
+        _check(self.keep_checkpoints >= 0, "train.keep_checkpoints", "must be >= 0 (0 = keep all)")
+        _check(self.peak_tflops is None or self.peak_tflops > 0, "train.peak_tflops", "must be > 0 or null")
         _check(self.micro_batch_size >= 1, "train.micro_batch_size", "must be >= 1")
         _check(self.global_batch_size % self.micro_batch_size == 0, "train.global_batch_size",
                "must be a multiple of train.micro_batch_size")

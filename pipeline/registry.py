@@ -154,7 +154,8 @@ class Registry:
         try:
             stats = fn(ctx) or {}
         except BaseException as exc:
-            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_now(),
+            # A preempted training run is resumable: its status says so (TrainingPreempted).
+            manifest.update(status=getattr(exc, "manifest_status", "failed"), error=f"{type(exc).__name__}: {exc}", finished_at=_now(),
                             duration_s=round(time.time() - t0, 3))
             write_json_atomic(partial / MANIFEST, manifest)
             raise

@@ -1,8 +1,11 @@
 """Checkpoints with megatron ``dist_checkpointing``: full (resume) and weights-only (a new run's start).
 
-A checkpoint directory holds megatron's files plus ``checkpoint_meta.json`` (iteration, vocab
-size, model config, tokenizer sha256). It is written to ``<dir>.tmp`` and renamed into place, so
-a crash leaves the previous checkpoint or the new one, never a half-written one.
+A run keeps its checkpoints in ``<run>/checkpoints/iter_<NNNNNNN>/``, each holding megatron's
+files plus ``checkpoint_meta.json`` (iteration, vocab size, model config, tokenizer sha256). Each
+is written to ``iter_<N>.tmp`` and renamed into place, and only a directory with its meta file
+counts, so a crash mid-save leaves the previous checkpoint usable. After a save, all but the
+newest ``keep`` are deleted (renamed to ``*.deleting`` first, so a crash mid-delete never leaves
+something that looks complete). The newest complete one is the run's checkpoint.
 
 Two ways to start from a checkpoint (NOTES.md, "Continued-pretraining semantics"):
 
@@ -31,34 +34,19 @@ import numpy as np
 import torch
 from megatron.core import dist_checkpointing
 
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError
+from pipeline.train.checkpoint_paths import (  # noqa: F401 (re-exported)
+    CHECKPOINTS_DIR,
+    META_NAME,
+    is_checkpoint,
+    iteration_dir,
+    latest_checkpoint,
+    list_checkpoints,
+    read_meta,
+    resolve_checkpoint,
+)
 
-META_NAME = "checkpoint_meta.json"
 OPTIMIZER_METADATA = {"distrib_optim_sharding_type": "dp_reshardable"}
-
-
-# ----------------------------------------------------------------------------- paths
-def _tmp(path: Path) -> Path:
-    return path.with_name(path.name + ".tmp")
-
-
-def _old(path: Path) -> Path:
-    return path.with_name(path.name + ".old")
-
-
-def checkpoint_exists(path: str | Path) -> bool:
-    """True when ``path`` holds a complete checkpoint (recovering from a crash mid-swap)."""
-    path = Path(path)
-    if not path.exists() and _old(path).exists():
-        _old(path).rename(path)  # crashed between the two renames of the swap: keep the previous one
-    return (path / META_NAME).is_file()
-
-
-def read_meta(path: str | Path) -> dict:
-    path = Path(path)
-    if not checkpoint_exists(path):
-        raise InputError(f"no checkpoint at {path} (missing {META_NAME})")
-    return json.loads((path / META_NAME).read_text())
 
 
 # ----------------------------------------------------------------------------- RNG
@@ -125,26 +113,39 @@ def _state(model, optimizer=None, scheduler=None, is_loading: bool = False) -> d
     return state
 
 
-def save_checkpoint(path: str | Path, model, optimizer, scheduler, iteration: int, meta: dict) -> Path:
-    """Write a full checkpoint to ``path`` atomically (replacing one that is there)."""
-    path = Path(path)
-    tmp = _tmp(path)
-    if tmp.exists():
-        shutil.rmtree(tmp)  # leftover of a crashed save
-    tmp.mkdir(parents=True)
+def save_checkpoint(root: str | Path, model, optimizer, scheduler, iteration: int, meta: dict,
+                    keep: int = 0) -> Path:
+    """Write a full checkpoint to ``root/iter_<iteration>`` atomically; then keep the newest ``keep`` (0 = all)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for leftover in list(root.glob("*.tmp")) + list(root.glob("*.deleting")):
+        shutil.rmtree(leftover)  # a save or a delete that crashed
+    final = iteration_dir(root, iteration)
+    tmp = final.with_name(final.name + ".tmp")
+    tmp.mkdir()
     state = _state(model, optimizer, scheduler)
     state.update(iteration=iteration, adam_step=adam_step(optimizer), rng=rng_state())
     dist_checkpointing.save(state, str(tmp))
     (tmp / META_NAME).write_text(json.dumps({**meta, "iteration": iteration}, indent=2, sort_keys=True))
-    # Swap: path -> path.old, tmp -> path, drop path.old. checkpoint_exists() repairs a crash in between.
-    if path.exists():
-        if _old(path).exists():
-            shutil.rmtree(_old(path))
-        path.rename(_old(path))
-    tmp.rename(path)
-    if _old(path).exists():
-        shutil.rmtree(_old(path))
-    return path
+    if final.exists():  # the same iteration saved again (a rerun from scratch of a failed save)
+        final.rename(final.with_name(final.name + ".deleting"))
+    tmp.rename(final)
+    prune_checkpoints(root, keep)
+    return final
+
+
+def prune_checkpoints(root: str | Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` complete checkpoints (0 = keep all); returns what was deleted."""
+    if keep <= 0:
+        return []
+    doomed = [path for _, path in list_checkpoints(root)[:-keep]]
+    for path in doomed:
+        gone = path.with_name(path.name + ".deleting")
+        path.rename(gone)  # no longer an iter_* directory: never mistaken for a checkpoint
+        shutil.rmtree(gone)
+    for leftover in Path(root).glob("*.deleting"):
+        shutil.rmtree(leftover)
+    return doomed
 
 
 def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> int:
@@ -168,8 +169,9 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> int:
 
 
 def load_weights(path: str | Path, model) -> dict:
-    """Weights-only: load the model weights from ``path`` into the bare GPTModel; returns the meta."""
-    path = Path(path)
+    """Weights-only: load the model weights from ``path`` (a checkpoint, or a directory of them: the
+    newest) into the bare GPTModel; returns the meta."""
+    path = resolve_checkpoint(path)
     meta = read_meta(path)
     loaded = dist_checkpointing.load({"model": model.sharded_state_dict()}, str(path))
     model.load_state_dict(loaded["model"])

@@ -6,12 +6,16 @@ batches with gradient accumulation, evaluating every ``eval_interval`` steps and
 
 Where training starts:
 
-* ``out_dir/checkpoint`` exists -> **resume** it (model, Adam moments and step, schedule,
-  iteration, RNG; the data position follows from the iteration). The data, schedule and batch
-  settings must be those the checkpoint was written with.
+* ``out_dir/checkpoints/`` holds a checkpoint -> **resume** the newest (model, Adam moments and
+  step, schedule, iteration, RNG; the data position follows from the iteration). The data,
+  schedule and batch settings must be those the checkpoint was written with.
 * else ``init_from`` given -> **weights-only** start: the base model's weights, a fresh optimizer
   and schedule (re-warm), iteration 0, the start of the data.
 * else from scratch (random init).
+
+Checkpoints are written every ``save_interval`` steps, at the end, and when SIGTERM or SIGUSR1
+arrives (preemption.py): then the loop saves after the current step and raises
+:class:`TrainingPreempted`.
 """
 
 from __future__ import annotations
@@ -32,19 +36,22 @@ from tqdm.auto import tqdm
 from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
 from pipeline.errors import ConfigError
 from pipeline.train.checkpoint import (
+    CHECKPOINTS_DIR,
     check_compatible,
-    checkpoint_exists,
+    latest_checkpoint,
     load_checkpoint,
     load_weights,
     read_meta,
+    resolve_checkpoint,
     save_checkpoint,
 )
 from pipeline.train.data import HFTokenizer, build_train_dataset, build_valid_datasets, get_batch
 from pipeline.train.distributed import distributed_session, resolve_device
+from pipeline.train.flops import device_peak_tflops, training_flops_per_token
 from pipeline.train.model import build_model, model_config_dict, padded_vocab_size, wrap_for_precision
+from pipeline.train.preemption import PreemptionGuard, TrainingPreempted
 from pipeline.train.schedule import build_scheduler
 
-CHECKPOINT_NAME = "checkpoint"
 METRICS_NAME = "metrics.jsonl"
 EVAL_MICRO_BATCH = 8
 
@@ -208,10 +215,12 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
           precision_cfg: PrecisionConfig, *, train_blend: list[tuple[float, str]],
           valid_prefixes: dict[str, str], tokenizer_path: str, out_dir: Path,
           init_from: Path | None = None, train_iters: int | None = None, progress: bool = True) -> dict:
-    """Train (or continue training) a model; the final checkpoint lands in ``out_dir/checkpoint``.
+    """Train (or continue training) a model; checkpoints land in ``out_dir/checkpoints/iter_<N>/``.
 
     ``train_iters`` overrides ``train_cfg.train_iters`` (pretraining the base model uses its own
-    count). Returns stats: final train loss, eval losses per domain, tokens seen, wall time, tokens/s.
+    count). ``init_from`` is a checkpoint, or a directory holding them (the newest is used).
+    Returns stats: final train loss, eval losses per domain, tokens seen, wall time, tokens/s, MFU.
+    Raises :class:`TrainingPreempted` after checkpointing when SIGTERM or SIGUSR1 arrives.
     """
     t_start = time.time()
     out_dir = Path(out_dir)
@@ -227,35 +236,40 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
     vocab_size = padded_vocab_size(model_cfg, tokenizer.vocab_size)
     model_dict = model_config_dict(model_cfg, vocab_size)
     run = _run_fingerprint(train_blend, model_cfg, train_cfg, schedule_cfg, total_steps, tokenizer)
-    ckpt_dir = out_dir / CHECKPOINT_NAME
-    resume = checkpoint_exists(ckpt_dir)
+    ckpt_root = out_dir / CHECKPOINTS_DIR
+    resume_from = latest_checkpoint(ckpt_root)
     start_from = None  # the base checkpoint this run's weights came from
-    if resume:
-        meta = read_meta(ckpt_dir)
-        check_compatible(meta, model_dict, ckpt_dir)
+    if resume_from is not None:
+        meta = read_meta(resume_from)
+        check_compatible(meta, model_dict, resume_from)
         changed = sorted(k for k in run if meta.get("run", {}).get(k) != run[k])
         if changed:
             raise ConfigError(
-                f"cannot resume {ckpt_dir}: {', '.join(changed)} changed since it was written; "
+                f"cannot resume {resume_from}: {', '.join(changed)} changed since it was written; "
                 f"use a new output directory (and init_from for a weights-only start)")
         start_from = meta.get("init_from")
     elif init_from is not None:
+        init_from = resolve_checkpoint(init_from)
         base = read_meta(init_from)
         check_compatible(base, model_dict, init_from)
         if base.get("tokenizer_sha256") not in (None, tokenizer.sha256):
             raise ConfigError(f"checkpoint {init_from} was trained with another tokenizer "
                               f"(sha256 {base['tokenizer_sha256'][:12]}…, this run {tokenizer.sha256[:12]}…)")
+        start_from = str(init_from)
 
-    with distributed_session(device, train_cfg.seed):
+    flops_per_step = training_flops_per_token(model_cfg, vocab_size) * gbs * seq
+    peak = device_peak_tflops(device, precision_cfg.dtype, train_cfg.peak_tflops)
+
+    with distributed_session(device, train_cfg.seed), PreemptionGuard() as preemption:
         # Model, optimizer, schedule.
         model = build_model(model_cfg, vocab_size, precision_cfg, device)
-        if init_from is not None and not resume:
+        if resume_from is None and init_from is not None:
             load_weights(init_from, model)  # before the optimizer copies fp32 master weights
         bf16 = model.config.bf16
         ddp_model = wrap_ddp(model, bf16)
         optimizer = build_optimizer(ddp_model, train_cfg, schedule_cfg, bf16)
         scheduler = build_scheduler(optimizer, schedule_cfg, total_steps, gbs, train_cfg.weight_decay)
-        start_iter = load_checkpoint(ckpt_dir, model, optimizer, scheduler) if resume else 0
+        start_iter = load_checkpoint(resume_from, model, optimizer, scheduler) if resume_from else 0
 
         # Data: sample i of the run is fixed, so iteration k always trains on samples [k*gbs, (k+1)*gbs).
         cache = out_dir / "data_cache"
@@ -264,8 +278,11 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         eval_samples = train_cfg.eval_iters * gbs
 
         meta = {"vocab_size": vocab_size, "model": model_dict, "tokenizer_sha256": tokenizer.sha256,
-                "precision": precision_cfg.dtype, "run": run,
-                "init_from": str(init_from) if init_from is not None and not resume else start_from}
+                "precision": precision_cfg.dtype, "run": run, "init_from": start_from}
+
+        def save(step: int) -> Path:
+            return save_checkpoint(ckpt_root, model, optimizer, scheduler, step, meta, keep=train_cfg.keep_checkpoints)
+
         log = MetricsLog(out_dir, start_iter)
         bar = tqdm(total=total_steps, initial=start_iter, disable=not progress, desc="train", unit="step",
                    mininterval=0.5 if sys.stderr.isatty() else 15)  # a log file gets a line every 15 s
@@ -273,7 +290,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         # The loop.
         ddp_model.train()
         window_losses, window_time, train_time = [], 0.0, 0.0
-        last_loss, eval_loss = None, {}
+        last_loss, eval_loss, saved_step = None, {}, start_iter
         try:
             for iteration in range(start_iter, total_steps):
                 t0 = time.time()
@@ -285,19 +302,25 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 window_time += dt
                 train_time += dt
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}")
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{gbs * seq / dt:.0f}")
 
                 if _every(step, train_cfg.log_interval, total_steps):
                     last_loss = sum(window_losses) / len(window_losses)
+                    achieved = len(window_losses) * flops_per_step / window_time / 1e12
                     log.write({"kind": "train", "step": step, "loss": last_loss, "lr": lr, "grad_norm": grad_norm,
                                "tokens_per_s": len(window_losses) * gbs * seq / window_time,
+                               "tflops": achieved, "mfu": achieved / peak if peak else None,
                                "tokens": step * gbs * seq})
                     window_losses, window_time = [], 0.0
                 if _every(step, train_cfg.eval_interval, total_steps):
                     eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device)
                     log.write({"kind": "eval", "step": step, "eval_loss": eval_loss})
                 if _every(step, train_cfg.save_interval, total_steps):
-                    save_checkpoint(ckpt_dir, model, optimizer, scheduler, step, meta)
+                    save(step)
+                    saved_step = step
+                if preemption.received is not None:
+                    path = save(step) if saved_step != step else latest_checkpoint(ckpt_root)
+                    raise TrainingPreempted(preemption.received, step, path)
             if start_iter == total_steps:  # resumed a finished run: nothing to train, report its state
                 eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device)
                 last_loss = log.last_train_loss()
@@ -306,22 +329,30 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
             log.close()
 
     steps_run = total_steps - start_iter
+    tokens_per_s = steps_run * gbs * seq / train_time if train_time > 0 else 0.0
+    tflops = steps_run * flops_per_step / train_time / 1e12 if train_time > 0 else 0.0
     return {
         "final_train_loss": last_loss,
         "eval_loss": eval_loss,
         "iterations": total_steps,
         "start_iteration": start_iter,
-        "resumed": resume,
+        "resumed": resume_from is not None,
+        "init_from": start_from,
         "tokens_seen": total_steps * gbs * seq,
         "tokens_this_run": steps_run * gbs * seq,
         "train_time_s": train_time,
         "wall_time_s": time.time() - t_start,
-        "tokens_per_s": steps_run * gbs * seq / train_time if train_time > 0 else 0.0,
+        "tokens_per_s": tokens_per_s,
         "s_per_step": train_time / steps_run if steps_run else 0.0,
+        "model_flops_per_token": flops_per_step / (gbs * seq),
+        "tflops": tflops,
+        "peak_tflops": peak,
+        "mfu": tflops / peak if peak and train_time > 0 else None,
         "vocab_size": vocab_size,
         "device": device.type,
+        "precision": precision_cfg.dtype,
         "torch_threads": threads,
-        "checkpoint": str(ckpt_dir),
+        "checkpoint": str(latest_checkpoint(ckpt_root)),
     }
 
 
@@ -335,6 +366,7 @@ def evaluate_loss(checkpoint_dir: Path, model_cfg: ModelConfig, precision_cfg: P
     dev = resolve_device(device)
     configure_threads(dev)
     tokenizer = HFTokenizer(tokenizer_path)
+    checkpoint_dir = resolve_checkpoint(checkpoint_dir)
     meta = read_meta(checkpoint_dir)
     # model.vocab_size null = whatever padding the checkpoint was trained with.
     vocab_size = padded_vocab_size(dataclasses.replace(model_cfg, vocab_size=model_cfg.vocab_size or meta["vocab_size"]),

@@ -125,11 +125,28 @@ def check_precision(model_cfg: ModelConfig, precision: PrecisionConfig, device: 
             stacklevel=3)
 
 
+def fp8_settings(model_cfg: ModelConfig, precision: PrecisionConfig) -> dict:
+    """TransformerConfig keywords for FP8: HYBRID format (E4M3 forward, E5M2 gradients), the recipe,
+    and the first and last ``fp8_bf16_edge_layers`` layers in BF16 where the recipe allows it."""
+    if precision.dtype != "fp8":
+        return {}
+    settings = {"fp8": "hybrid", "fp8_recipe": precision.fp8_recipe}
+    edge = precision.fp8_bf16_edge_layers
+    if edge and precision.fp8_recipe != "delayed":  # megatron: delayed scaling cannot mix precisions
+        if 2 * edge >= model_cfg.num_layers:
+            raise ConfigError(
+                f"invalid value for 'precision.fp8_bf16_edge_layers': {edge} at each end keeps all "
+                f"{model_cfg.num_layers} layers in BF16; use 0..{max(0, (model_cfg.num_layers - 1) // 2)}")
+        settings.update(first_last_layers_bf16=True, num_layers_at_start_in_bf16=edge,
+                        num_layers_at_end_in_bf16=edge)
+    return settings
+
+
 def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, device: torch.device) -> TransformerConfig:
     """The TransformerConfig for ``model_cfg`` in Llama form."""
     on_cpu = device.type == "cpu"
     check_precision(model_cfg, precision, device, have_transformer_engine())
-    fp8_kwargs = {"fp8": "hybrid", "fp8_recipe": precision.fp8_recipe} if precision.dtype == "fp8" else {}
+    fp8_kwargs = fp8_settings(model_cfg, precision)
     half = precision.dtype in ("bf16", "fp8")  # fp8 trains with bf16 weights and activations
     return TransformerConfig(
         num_layers=model_cfg.num_layers,

@@ -9,13 +9,12 @@ from pathlib import Path
 from pipeline.config import CptConfig, ScheduleConfig
 from pipeline.mix.stage import load_blend
 from pipeline.registry import Artifact, StageContext
-
-CHECKPOINT_DIR = "checkpoint"
+from pipeline.train.checkpoint_paths import resolve_checkpoint
 
 
 def checkpoint_of(art: Artifact) -> Path:
-    """A training artifact's checkpoint directory, or a user-supplied base checkpoint itself."""
-    return art.path / CHECKPOINT_DIR if art.stage in ("pretrain", "train") else art.path
+    """The newest checkpoint of a training artifact, or a user-supplied base checkpoint (or its newest)."""
+    return resolve_checkpoint(art.path)
 
 
 def run_pretrain(ctx: StageContext) -> dict:
