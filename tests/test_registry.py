@@ -1,6 +1,7 @@
 """The run registry: fingerprints, cache hits, --force, atomic completion."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,22 @@ def test_fingerprint_depends_on_everything():
     assert base != fingerprint("s", {"a": 1}, {"in": "x/2"}, "c1")
     assert base != fingerprint("s", {"a": 1}, {"in": "x/1"}, "c2")
     assert base == fingerprint("s", {"a": 1}, {"in": "x/1"}, "c1")
+
+
+def test_preempted_run_is_marked_resumable(tmp_path):
+    """A stage stopped by TrainingPreempted keeps its partial output (the checkpoint) and says so."""
+    import signal
+
+    from pipeline.train.preemption import TrainingPreempted
+
+    reg = Registry(tmp_path)
+
+    def preempted(ctx):
+        (ctx.out_dir / "checkpoints").mkdir()
+        raise TrainingPreempted(signal.SIGTERM, 7, ctx.out_dir / "checkpoints" / "iter_0000007")
+
+    with pytest.raises(TrainingPreempted) as info:
+        reg.run("train", preempted, config=None, config_dict={}, inputs={}, package="registry")
+    assert info.value.exit_code == 143 and "SIGTERM after step 7" in str(info.value)
+    [row] = reg.list_runs()
+    assert row["status"] == "preempted" and (Path(row["path"]) / "checkpoints").is_dir()

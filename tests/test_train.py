@@ -1,106 +1,34 @@
-"""The training stack on real megatron-core, on CPU, with tiny synthetic data.
-
-Two synthetic "domains" with different token statistics are written as megatron indexed datasets;
-the tokenizer is a WordLevel ``tokenizer.json`` over the same ids.
-"""
+"""The training stack on real megatron-core, on CPU, with tiny synthetic data (``train_runner.py``)."""
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
+from pipeline.config import PrecisionConfig, ScheduleConfig
 from pipeline.errors import ConfigError
 
-VOCAB = 512
-EOS = "<|endoftext|>"
+sys.path.insert(0, str(Path(__file__).parent))
+from train_runner import FP32, MODEL, SCHEDULE, TRAIN, train_tiny, write_corpus  # noqa: E402
 
 # megatron-core 0.16 deprecation chatter (per layer, per step); not ours to fix.
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:megatron.*"),
               pytest.mark.filterwarnings("ignore:.*(Apex|Transformer Engine).*:UserWarning")]
 
 
-# ----------------------------------------------------------------------------- fixtures
-def _write_tokenizer(path: Path) -> Path:
-    from tokenizers import Tokenizer
-    from tokenizers.models import WordLevel
-    from tokenizers.pre_tokenizers import WhitespaceSplit
-
-    vocab = {EOS: 0, "<unk>": 1, **{f"w{i}": i for i in range(2, VOCAB)}}
-    tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = WhitespaceSplit()
-    tok.save(str(path))
-    return path
-
-
-def _domain_docs(domain: str, n_docs: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Two bigram languages: "a" mostly steps +1 through ids 2..255, "b" mostly x -> 3x+7 over 256..511."""
-    docs = []
-    for _ in range(n_docs):
-        length = int(rng.integers(60, 200))
-        if domain == "a":
-            x = np.empty(length, dtype=np.int64)
-            x[0] = rng.integers(2, 256)
-            for i in range(1, length):
-                x[i] = 2 + (x[i - 1] - 2 + (1 if rng.random() < 0.9 else rng.integers(0, 254))) % 254
-        else:
-            x = np.empty(length, dtype=np.int64)
-            x[0] = rng.integers(256, VOCAB)
-            for i in range(1, length):
-                x[i] = 256 + ((3 * (x[i - 1] - 256) + 7) % 256 if rng.random() < 0.9 else rng.integers(0, 256))
-        docs.append(np.append(x, 0))  # documents end with the EOS id
-    return docs
-
-
-def _write_indexed(prefix: Path, docs: list[np.ndarray]) -> str:
-    from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder
-
-    builder = IndexedDatasetBuilder(f"{prefix}.bin", dtype=np.uint16)
-    for doc in docs:
-        builder.add_document(doc, [len(doc)])
-    builder.finalize(f"{prefix}.idx")
-    return str(prefix)
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("corpus")
-    rng = np.random.default_rng(0)
-    prefixes = {}
-    for domain in ("a", "b"):
-        prefixes[f"{domain}_train"] = _write_indexed(root / f"{domain}_train", _domain_docs(domain, 120, rng))
-        prefixes[f"{domain}_valid"] = _write_indexed(root / f"{domain}_valid", _domain_docs(domain, 20, rng))
-    return {
-        "tokenizer": str(_write_tokenizer(root / "tokenizer.json")),
-        "blend": [(0.7, prefixes["a_train"]), (0.3, prefixes["b_train"])],
-        "valid": {"a": prefixes["a_valid"], "b": prefixes["b_valid"]},
-    }
+    return write_corpus(tmp_path_factory.mktemp("corpus"))
 
 
-MODEL = ModelConfig(num_layers=2, hidden_size=64, ffn_hidden_size=172, num_attention_heads=4,
-                    num_query_groups=2, seq_length=64)
-TRAIN = TrainConfig(train_iters=30, micro_batch_size=4, global_batch_size=8, eval_interval=15,
-                    eval_iters=1, log_interval=5, device="cpu")
-SCHEDULE = ScheduleConfig(peak_lr=3e-3, warmup_fraction=0.1)
-FP32 = PrecisionConfig()
-
-
-def _train(corpus, out_dir, **kwargs):
-    from pipeline.train.loop import train
-
-    args = dict(model_cfg=MODEL, train_cfg=TRAIN, schedule_cfg=SCHEDULE, precision_cfg=FP32)
-    for key in list(args):
-        if key in kwargs:
-            args[key] = kwargs.pop(key)
-    return train(**args, train_blend=corpus["blend"], valid_prefixes=corpus["valid"],
-                 tokenizer_path=corpus["tokenizer"], out_dir=Path(out_dir), progress=False, **kwargs)
+_train = train_tiny
 
 
 def _records(out_dir: Path, kind: str) -> list[dict]:
@@ -133,6 +61,7 @@ def test_loss_decreases_and_outputs_are_written(trained):
     assert stats["final_train_loss"] == pytest.approx(last)
     for r in train_records:
         assert r["lr"] > 0 and math.isfinite(r["grad_norm"]) and r["tokens_per_s"] > 0
+        assert r["tflops"] > 0 and r["mfu"] is None  # no peak known for a CPU
     evals = _records(out_dir, "eval")
     assert [r["step"] for r in evals] == [15, 30]
     for domain in ("a", "b"):
@@ -186,6 +115,7 @@ def test_weights_only_start(trained, corpus, tmp_path):
     from pipeline.train.checkpoint import load_weights
     from pipeline.train.distributed import distributed_session
     from pipeline.train.model import build_model
+    from pipeline.train.flops import training_flops_per_token
     from pipeline.train.schedule import lr_at
 
     base_ckpt = trained[0] / "checkpoints" / "iter_0000030"
@@ -199,10 +129,12 @@ def test_weights_only_start(trained, corpus, tmp_path):
 
     # One step from the base: starts at iteration 0 with the warmup LR, Adam step 1.
     stats = _train(corpus, tmp_path / "cpt", init_from=trained[0], train_iters=1,  # a run dir: its newest
-                   train_cfg=replace(TRAIN, eval_interval=0))
+                   train_cfg=replace(TRAIN, eval_interval=0, peak_tflops=0.5))
     assert stats["start_iteration"] == 0 and not stats["resumed"] and stats["init_from"] == str(base_ckpt)
     first = _records(tmp_path / "cpt", "train")[0]
     assert first["step"] == 1
+    assert first["mfu"] == pytest.approx(first["tflops"] / 0.5)  # train.peak_tflops given
+    assert first["tflops"] == pytest.approx(training_flops_per_token(MODEL, 512) * first["tokens_per_s"] / 1e12)
     assert first["lr"] == pytest.approx(lr_at(SCHEDULE, 1, 1))  # the new run's own schedule
     scratch_first = _records(trained[0], "train")[0]["loss"]  # mean of steps 1-5 from random init
     assert first["loss"] < scratch_first - 1.0  # the trained base model, not a random one
@@ -232,6 +164,31 @@ def test_fp8_needs_transformer_engine_and_warns_when_narrow(corpus, tmp_path):
         warnings.simplefilter("error")  # wide enough: no warning
         check_precision(replace(MODEL, hidden_size=4096, num_attention_heads=32, num_query_groups=8), fp8,
                         torch.device("cuda"), te_available=True)
+
+
+def test_fp8_keeps_edge_layers_in_bf16_where_the_recipe_allows():
+    """The TransformerConfig megatron gets: HYBRID FP8, and BF16 first/last layers for tensorwise and
+    blockwise (megatron's own ``is_first_last_bf16_layer`` decides per layer), none for delayed."""
+    from megatron.core.fp8_utils import is_first_last_bf16_layer
+    from megatron.core.transformer.transformer_config import TransformerConfig
+
+    from pipeline.train.model import fp8_settings
+
+    deep = replace(MODEL, num_layers=6)
+    for recipe in ("tensorwise", "blockwise"):
+        settings = fp8_settings(deep, PrecisionConfig(dtype="fp8", fp8_recipe=recipe, fp8_bf16_edge_layers=2))
+        assert settings["fp8"] == "hybrid" and settings["fp8_recipe"] == recipe
+        config = TransformerConfig(num_layers=6, hidden_size=64, num_attention_heads=4, bf16=True,
+                                   params_dtype=torch.bfloat16, **settings)
+        assert [is_first_last_bf16_layer(config, i) for i in range(6)] == [True, True, False, False, True, True]
+    delayed = fp8_settings(deep, PrecisionConfig(dtype="fp8", fp8_recipe="delayed"))
+    assert delayed == {"fp8": "hybrid", "fp8_recipe": "delayed"}
+    TransformerConfig(num_layers=6, hidden_size=64, num_attention_heads=4, bf16=True, **delayed)  # accepted
+    assert fp8_settings(deep, PrecisionConfig(dtype="bf16")) == {}
+    assert "first_last_layers_bf16" not in fp8_settings(
+        deep, PrecisionConfig(dtype="fp8", fp8_recipe="tensorwise", fp8_bf16_edge_layers=0))
+    with pytest.raises(ConfigError, match="fp8_bf16_edge_layers.*all 2 layers"):
+        fp8_settings(MODEL, PrecisionConfig(dtype="fp8", fp8_recipe="tensorwise", fp8_bf16_edge_layers=1))
 
 
 def test_evaluate_loss(trained, corpus, tmp_path):

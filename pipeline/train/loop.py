@@ -318,7 +318,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 if _every(step, train_cfg.save_interval, total_steps):
                     save(step)
                     saved_step = step
-                if preemption.received is not None:
+                if preemption.received is not None and step < total_steps:  # at the end: just finish
                     path = save(step) if saved_step != step else latest_checkpoint(ckpt_root)
                     raise TrainingPreempted(preemption.received, step, path)
             if start_iter == total_steps:  # resumed a finished run: nothing to train, report its state

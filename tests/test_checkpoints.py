@@ -1,0 +1,130 @@
+"""Checkpoint lifecycle on real megatron-core (CPU): keep-last-K, a crash mid-save, and
+preemption by SIGTERM/SIGUSR1 in a real subprocess, each followed by a bitwise-identical resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train_runner import TRAIN, train_tiny, write_corpus  # noqa: E402
+
+from pipeline.train.checkpoint_paths import latest_checkpoint, list_checkpoints  # noqa: E402
+
+RUNNER = Path(__file__).parent / "train_runner.py"
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:megatron.*"),
+              pytest.mark.filterwarnings("ignore:.*(Apex|Transformer Engine).*:UserWarning")]
+
+CFG = replace(TRAIN, train_iters=12, save_interval=0, eval_interval=6, log_interval=1, keep_checkpoints=2)
+
+
+@pytest.fixture(scope="module")
+def corpus_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    write_corpus(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def straight(corpus_root, tmp_path_factory) -> Path:
+    """The uninterrupted reference run."""
+    out = tmp_path_factory.mktemp("straight")
+    train_tiny(write_corpus(corpus_root), out, train_cfg=CFG)
+    return out
+
+
+def _train_records(out: Path) -> list[dict]:
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in ("tokens_per_s", "tflops", "mfu")} for r in records]
+
+
+def _same_final_weights(a: Path, b: Path) -> None:
+    ca, cb = latest_checkpoint(a / "checkpoints"), latest_checkpoint(b / "checkpoints")
+    assert ca.name == cb.name == f"iter_{CFG.train_iters:07d}"
+    shards = sorted(p.name for p in ca.iterdir() if p.suffix == ".distcp")
+    assert shards
+    for name in shards:
+        assert (ca / name).read_bytes() == (cb / name).read_bytes(), name
+
+
+def test_keep_last_k(corpus_root, tmp_path):
+    cfg = replace(CFG, train_iters=5, save_interval=1, eval_interval=0, keep_checkpoints=2)
+    train_tiny(write_corpus(corpus_root), tmp_path, train_cfg=cfg)
+    assert [p.name for p in sorted((tmp_path / "checkpoints").iterdir())] == ["iter_0000004", "iter_0000005"]
+    keep_all = replace(cfg, keep_checkpoints=0)
+    train_tiny(write_corpus(corpus_root), tmp_path / "all", train_cfg=keep_all)
+    assert [it for it, _ in list_checkpoints(tmp_path / "all" / "checkpoints")] == [1, 2, 3, 4, 5]
+
+
+def test_crash_mid_save_leaves_previous_checkpoint(corpus_root, straight, tmp_path, monkeypatch):
+    """The save at step 8 dies after megatron wrote its files but before the meta: step 4's checkpoint
+    stays the current one, and resuming from it reproduces the uninterrupted run bit for bit."""
+    import pipeline.train.checkpoint as checkpoint
+
+    corpus = write_corpus(corpus_root)
+    cfg = replace(CFG, save_interval=4)
+    real_save = checkpoint.dist_checkpointing.save
+
+    def save_then_die(state, path, *args, **kwargs):
+        real_save(state, path, *args, **kwargs)
+        if state["iteration"] == 8:
+            raise OSError(28, "No space left on device (simulated)")
+
+    monkeypatch.setattr(checkpoint.dist_checkpointing, "save", save_then_die)
+    with pytest.raises(OSError, match="No space left"):
+        train_tiny(corpus, tmp_path, train_cfg=cfg)
+    monkeypatch.setattr(checkpoint.dist_checkpointing, "save", real_save)
+
+    root = tmp_path / "checkpoints"
+    assert (root / "iter_0000008.tmp").is_dir()  # the half-written save
+    assert latest_checkpoint(root).name == "iter_0000004"
+    resumed = train_tiny(corpus, tmp_path, train_cfg=cfg)
+    assert resumed["resumed"] and resumed["start_iteration"] == 4
+    assert not list(root.glob("*.tmp"))  # cleaned up by the next save
+    assert [it for it, _ in list_checkpoints(root)] == [8, 12]  # keep 2
+    assert _train_records(tmp_path) == _train_records(straight)
+    _same_final_weights(tmp_path, straight)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
+def test_signal_checkpoints_and_resume_is_bitwise(sig, corpus_root, straight, tmp_path):
+    """A real process gets the signal mid-run: it finishes the step, checkpoints, exits 128+signal;
+    the next launch resumes there and ends bit-identical to the uninterrupted run."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out), json.dumps(
+        {k: getattr(CFG, k) for k in ("train_iters", "save_interval", "eval_interval", "log_interval",
+                                      "keep_checkpoints")}), "0.25"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:  # wait for step 3
+            metrics = out / "metrics.jsonl"
+            if metrics.exists() and sum('"train"' in line for line in metrics.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, stderr
+    assert f"stopped by {signal.Signals(sig).name}" in stderr and "rerun the same command to resume" in stderr
+    checkpoints = list_checkpoints(out / "checkpoints")
+    assert len(checkpoints) == 1  # save_interval=0: the preemption checkpoint only
+    stopped_at = checkpoints[0][0]
+    assert 3 <= stopped_at < CFG.train_iters
+    assert max(r["step"] for r in _train_records(out)) == stopped_at  # nothing logged past the checkpoint
+
+    resumed = train_tiny(write_corpus(corpus_root), out, train_cfg=CFG)
+    assert resumed["resumed"] and resumed["start_iteration"] == stopped_at
+    assert _train_records(out) == _train_records(straight)
+    _same_final_weights(out, straight)
