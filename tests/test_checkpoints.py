@@ -94,29 +94,46 @@ def test_crash_mid_save_leaves_previous_checkpoint(corpus_root, straight, tmp_pa
     _same_final_weights(tmp_path, straight)
 
 
+def _signal_mid_run(corpus_root: Path, out: Path, cfg, sig: int, after_step: int) -> tuple[int, str]:
+    """Start a slowed-down training process, send ``sig`` once it has logged ``after_step`` steps;
+    returns its exit code and stderr.
+
+    SIGKILL goes to the whole process group, as a scheduler's kill does: torch's compile workers
+    (started by megatron's fused kernels) outlive a killed parent and would keep its pipes open.
+    """
+    overrides = {k: getattr(cfg, k) for k in ("train_iters", "save_interval", "eval_interval", "log_interval",
+                                              "keep_checkpoints")}
+    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out), json.dumps(overrides), "0.25"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            metrics = out / "metrics.jsonl"
+            if metrics.exists() and sum('"train"' in line for line in metrics.read_text().splitlines()) >= after_step:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        if sig == signal.SIGKILL:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the process and anything it left behind
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return proc.returncode, stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
 def test_signal_checkpoints_and_resume_is_bitwise(sig, corpus_root, straight, tmp_path):
     """A real process gets the signal mid-run: it finishes the step, checkpoints, exits 128+signal;
     the next launch resumes there and ends bit-identical to the uninterrupted run."""
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out), json.dumps(
-        {k: getattr(CFG, k) for k in ("train_iters", "save_interval", "eval_interval", "log_interval",
-                                      "keep_checkpoints")}), "0.25"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:  # wait for step 3
-            metrics = out / "metrics.jsonl"
-            if metrics.exists() and sum('"train"' in line for line in metrics.read_text().splitlines()) >= 3:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
-        os.kill(proc.pid, sig)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + sig, stderr
+    returncode, stderr = _signal_mid_run(corpus_root, out, CFG, sig, after_step=3)
+    assert returncode == 128 + sig, stderr
     assert f"stopped by {signal.Signals(sig).name}" in stderr and "rerun the same command to resume" in stderr
     checkpoints = list_checkpoints(out / "checkpoints")
     assert len(checkpoints) == 1  # save_interval=0: the preemption checkpoint only
@@ -126,5 +143,20 @@ def test_signal_checkpoints_and_resume_is_bitwise(sig, corpus_root, straight, tm
 
     resumed = train_tiny(write_corpus(corpus_root), out, train_cfg=CFG)
     assert resumed["resumed"] and resumed["start_iteration"] == stopped_at
+    assert _train_records(out) == _train_records(straight)
+    _same_final_weights(out, straight)
+
+
+def test_kill9_resumes_from_last_periodic_checkpoint(corpus_root, straight, tmp_path):
+    """SIGKILL cannot be caught: the run restarts from its last periodic checkpoint, drops the metrics
+    logged after it, and still ends bit-identical to the uninterrupted run."""
+    out = tmp_path / "run"
+    cfg = replace(CFG, save_interval=3)
+    returncode, _ = _signal_mid_run(corpus_root, out, cfg, signal.SIGKILL, after_step=5)
+    assert returncode == -signal.SIGKILL
+    last = list_checkpoints(out / "checkpoints")[-1][0]
+    assert last % 3 == 0 and last >= 3
+    resumed = train_tiny(write_corpus(corpus_root), out, train_cfg=cfg)
+    assert resumed["start_iteration"] == last
     assert _train_records(out) == _train_records(straight)
     _same_final_weights(out, straight)

@@ -89,6 +89,14 @@ def run(ctx: StageContext) -> dict:
          f"{loss['after']['new'] - loss['before']['new']:+.4f}"],
     ])
     train = ins["train"]
+    mfu = train.get("mfu")
+    training_table = (["steps", "tokens", "precision", "device", "tokens/s", "model TFLOP/s", "MFU", "start"], [[
+        train.get("iterations"), f"{train.get('tokens_seen', 0):,}", train.get("precision", "-"), train.get("device"),
+        f"{train.get('tokens_per_s', 0):,.0f}", f"{train.get('tflops', 0):.3g}",
+        f"{mfu:.1%}" if mfu is not None else "- (no peak for this device)",
+        "weights-only from the base model" + (f"; last launch resumed at step {train['start_iteration']}"
+                                              if train.get("resumed") else ""),
+    ]])
     summary = {
         "documents_in": funnel[0]["in"],
         "documents_kept": funnel[-1]["kept"],
@@ -103,7 +111,7 @@ def run(ctx: StageContext) -> dict:
         (f"Dedup per dump (scope: {ins['dedup'].get('scope', 'per_dump')})", dedup_table(ins["dedup"]), None),
         ("Tokens", token_table, None),
         ("Loss before and after continued pretraining", loss_table, "losses.png"),
-        ("Training", None, "training.png"),
+        ("Training", training_table, "training.png"),
         ("Learning-rate schedule", None, "lr.png"),
     ]
     rep = (mix.get("realized") or {}).get("sources", {}).get("replay")
