@@ -302,7 +302,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 window_time += dt
                 train_time += dt
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{gbs * seq / dt:.0f}")
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{gbs * seq / dt:.0f}", refresh=False)
 
                 if _every(step, train_cfg.log_interval, total_steps):
                     last_loss = sum(window_losses) / len(window_losses)
@@ -352,7 +352,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         "device": device.type,
         "precision": precision_cfg.dtype,
         "torch_threads": threads,
-        "checkpoint": str(latest_checkpoint(ckpt_root)),
+        "checkpoint": str(latest_checkpoint(ckpt_root).relative_to(out_dir)),  # the stage dir moves on success
     }
 
 
