@@ -65,3 +65,22 @@ def test_peak_table():
     assert peak_tflops("Some Future GPU", "bf16") is None
     assert device_peak_tflops(torch.device("cpu"), "bf16") is None
     assert device_peak_tflops(torch.device("cpu"), "fp32", override=1.5) == 1.5
+
+
+def test_train_throughput_benchmark_runs_on_cpu(tmp_path):
+    """The GPU benchmark's code path (data, loop, table) on the CPU, so it is ready when a GPU is lent."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    rows_path = tmp_path / "rows.json"
+    result = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "train_throughput.py"), "--preset", "tiny", "--device", "cpu",
+         "--precisions", "fp32,fp8:tensorwise", "--steps", "4", "--warmup", "1", "--json", str(rows_path)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "fp8:tensorwise: skipped: invalid value for 'precision.dtype'" in result.stdout
+    [row] = json.loads(rows_path.read_text())
+    assert row["precision"] == "fp32" and row["tokens_per_s"] > 0 and row["tflops"] > 0 and row["mfu"] is None
+    assert row["final_loss"] > 0 and row["eval_loss"] > 0
+    assert "fp32" in result.stdout.splitlines()[-1]  # the side-by-side table
