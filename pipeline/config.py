@@ -333,7 +333,8 @@ class ModelConfig:
 @dataclass
 class ScheduleConfig:
     """LR schedule (``pipeline/train/schedule.py`` has the formulas). Every schedule starts with a
-    linear warmup over ``warmup_fraction`` of the steps to ``peak_lr`` (the base model's peak).
+    linear warmup over ``warmup_fraction`` of the steps to ``peak_lr``; ``null`` (the default) = the
+    base model's own peak, read from its checkpoint (Ibrahim et al. 2024 re-warm to it).
 
     * ``rewarm_cosine``: then cosine to ``min_lr_ratio`` x peak at the last step.
     * ``wsd``: then stable at peak, and the last ``decay_fraction`` of steps decay to min
@@ -344,7 +345,7 @@ class ScheduleConfig:
       ``anneal_fraction`` of the steps (0 = none: the run ends at the constant LR and can go on)."""
 
     name: str = "rewarm_cosine"  # rewarm_cosine | wsd | constant | infinite
-    peak_lr: float = 3e-3
+    peak_lr: Optional[float] = None  # None = the base model's peak LR (from its checkpoint)
     min_lr_ratio: float = 0.1
     warmup_fraction: float = 0.01
     decay_fraction: float = 0.1  # wsd
@@ -355,7 +356,7 @@ class ScheduleConfig:
 
     def __post_init__(self):
         _one_of(self.name, ("rewarm_cosine", "wsd", "constant", "infinite"), "schedule.name")
-        _check(self.peak_lr > 0, "schedule.peak_lr", "must be > 0")
+        _check(self.peak_lr is None or self.peak_lr > 0, "schedule.peak_lr", "must be > 0 (or null: the base model's)")
         _check(0.0 <= self.min_lr_ratio <= 1.0, "schedule.min_lr_ratio", "must be in [0, 1]")
         _check(0.0 <= self.warmup_fraction < 1.0, "schedule.warmup_fraction", "must be in [0, 1)")
         _check(0.0 < self.decay_fraction <= 1.0, "schedule.decay_fraction", "must be in (0, 1]")

@@ -9,7 +9,7 @@ import pytest
 
 REDUCED = [
     "sample.web_pages=120", "sample.original_docs=300",
-    "base_model.pretrain_iters=60", "train.train_iters=40", "train.eval_interval=20",
+    "base_model.pretrain_iters=60", "base_model.pretrain_peak_lr=2e-3", "train.train_iters=40", "train.eval_interval=20",
     "evaluate.max_samples=32",
 ]
 STAGES = ["sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report"]
@@ -68,6 +68,25 @@ def test_funnel_accounts_for_every_document(e2e):
     dedup = ms["dedup"]["stats"]
     assert dedup["documents_in"] == funnel["kept"] == dedup["kept"] + dedup["removed_duplicates"]
     assert dedup["removed_duplicates"] >= by_kind["exact_duplicate"]
+
+
+def test_cpt_rewarms_to_the_base_models_peak(e2e):
+    """schedule.peak_lr: null (the default) = the peak the base model was pretrained with."""
+    from pipeline.config import ScheduleConfig
+    from pipeline.train.schedule import lr_at
+
+    cwd, cold, _ = e2e
+    ms = manifests(cwd)
+    train = ms["train"]["stats"]
+    assert ms["train"]["config"]["schedule"]["peak_lr"] is None
+    assert train["schedule"]["peak_lr"] == 2e-3 and not train["resumed"] and train["start_iteration"] == 0
+    assert "re-warm to peak LR 0.002 (rewarm_cosine)" in cold.stderr
+    metrics = [json.loads(line) for line in
+               (cwd / "work" / "train" / ms["train"]["fingerprint"] / "metrics.jsonl").read_text().splitlines()]
+    logged = {r["step"]: r["lr"] for r in metrics if r["kind"] == "train"}
+    schedule = ScheduleConfig(**train["schedule"])
+    assert logged and all(lr == pytest.approx(lr_at(schedule, step, 40)) for step, lr in logged.items())
+    assert "| 40 | " in (cwd / "work" / "report" / ms["report"]["fingerprint"] / "report.md").read_text()
 
 
 def test_replay_mix_and_report(e2e):

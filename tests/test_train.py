@@ -145,6 +145,21 @@ def test_weights_only_start(trained, corpus, tmp_path):
     assert common["scheduler"]["num_steps"] == TRAIN.global_batch_size
 
 
+def test_rewarm_schedule_takes_the_base_models_peak(trained, corpus, tmp_path):
+    from pipeline.train.stage import rewarm_schedule
+
+    ckpt = trained[0] / "checkpoints" / "iter_0000030"
+    assert rewarm_schedule(ScheduleConfig(name="wsd"), ckpt).peak_lr == SCHEDULE.peak_lr  # the run's own peak
+    assert rewarm_schedule(ScheduleConfig(peak_lr=1e-4), ckpt).peak_lr == 1e-4  # an explicit value wins
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "checkpoint_meta.json").write_text(json.dumps({"vocab_size": 512}))
+    with pytest.raises(ConfigError, match="schedule.peak_lr.*does not record one"):
+        rewarm_schedule(ScheduleConfig(), foreign)
+    with pytest.raises(ConfigError, match="schedule.peak_lr"):
+        _train(corpus, tmp_path / "unresolved", schedule_cfg=ScheduleConfig())
+
+
 def test_vocab_larger_than_model_raises(corpus, tmp_path):
     with pytest.raises(ConfigError, match="vocab_size"):
         _train(corpus, tmp_path / "small_vocab", model_cfg=replace(MODEL, vocab_size=256))

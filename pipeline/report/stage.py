@@ -17,11 +17,13 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def schedule_curve(cfg) -> list[tuple[int, float]]:
+def schedule_curve(train_stats: dict) -> list[tuple[int, float]]:
+    """LR per step from the formulas, for the schedule the training run resolved (peak LR included)."""
+    from pipeline.config import ScheduleConfig
     from pipeline.train.schedule import lr_at
 
-    n = cfg.train.train_iters
-    return [(step, lr_at(cfg.schedule, step, n)) for step in range(1, n + 1)]
+    schedule, n = ScheduleConfig(**train_stats["schedule"]), train_stats["iterations"]
+    return [(step, lr_at(schedule, step, n)) for step in range(1, n + 1)]
 
 
 def funnel_rows(curate: dict, dedup: dict) -> list[dict]:
@@ -67,7 +69,7 @@ def run(ctx: StageContext) -> dict:
         "funnel.png": plots.funnel(funnel, out / "funnel.png"),
         "losses.png": plots.before_after(loss, out / "losses.png"),
         "training.png": plots.training_curves(pre_metrics, train_metrics, loss["before"], out / "training.png"),
-        "lr.png": plots.lr_schedule(schedule_curve(ctx.config), train_metrics, out / "lr.png"),
+        "lr.png": plots.lr_schedule(schedule_curve(ins["train"]), train_metrics, out / "lr.png"),
     }
     figures = {name: ok for name, ok in figures.items() if ok}
 

@@ -228,6 +228,9 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
     total_steps = train_iters if train_iters is not None else train_cfg.train_iters
     if total_steps < 1:
         raise ConfigError("invalid value for 'train.train_iters': must be >= 1")
+    if schedule_cfg.peak_lr is None:
+        raise ConfigError("invalid value for 'schedule.peak_lr': null must be resolved to the base model's "
+                          "peak before training (pipeline.train.stage.rewarm_schedule)")
     gbs, mbs, seq = train_cfg.global_batch_size, train_cfg.micro_batch_size, model_cfg.seq_length
     device = resolve_device(train_cfg.device)
     threads = configure_threads(device)
@@ -351,6 +354,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         "vocab_size": vocab_size,
         "device": device.type,
         "precision": precision_cfg.dtype,
+        "schedule": dataclasses.asdict(schedule_cfg),  # peak_lr resolved
         "torch_threads": threads,
         "checkpoint": str(latest_checkpoint(ckpt_root).relative_to(out_dir)),  # the stage dir moves on success
     }

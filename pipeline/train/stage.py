@@ -7,14 +7,26 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.config import CptConfig, ScheduleConfig
+from pipeline.errors import ConfigError
 from pipeline.mix.stage import load_blend
 from pipeline.registry import Artifact, StageContext
-from pipeline.train.checkpoint_paths import resolve_checkpoint
+from pipeline.train.checkpoint_paths import read_meta, resolve_checkpoint
 
 
 def checkpoint_of(art: Artifact) -> Path:
     """The newest checkpoint of a training artifact, or a user-supplied base checkpoint (or its newest)."""
     return resolve_checkpoint(art.path)
+
+
+def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> ScheduleConfig:
+    """The CPT schedule with ``peak_lr: null`` resolved to the peak the base model was trained with."""
+    if schedule.peak_lr is not None:
+        return schedule
+    peak = read_meta(base_checkpoint).get("run", {}).get("schedule", {}).get("peak_lr")
+    if peak is None:
+        raise ConfigError(f"invalid value for 'schedule.peak_lr': null means the base model's peak LR, but "
+                          f"{base_checkpoint} does not record one; set schedule.peak_lr to it")
+    return replace(schedule, peak_lr=float(peak))
 
 
 def run_pretrain(ctx: StageContext) -> dict:
@@ -41,8 +53,11 @@ def run_cpt(ctx: StageContext) -> dict:
     mix = ctx.inputs["mix"]
     blend = load_blend(mix.path)
     workdir = mix.path.parent.parent
-    return train(cfg.model, cfg.train, cfg.schedule, cfg.precision,
+    base = checkpoint_of(ctx.inputs["base"])
+    schedule = rewarm_schedule(cfg.schedule, base)
+    ctx.log(f"re-warm to peak LR {schedule.peak_lr:g} ({schedule.name}), weights-only from {base}")
+    return train(cfg.model, cfg.train, schedule, cfg.precision,
                  train_blend=[(e["weight"], str(workdir / e["prefix"])) for e in blend["train"]],
                  valid_prefixes={d: str(workdir / p) for d, p in blend["valid"].items()},
                  tokenizer_path=blend["tokenizer"]["path"], out_dir=ctx.out_dir,
-                 init_from=checkpoint_of(ctx.inputs["base"]), progress=ctx.progress)
+                 init_from=base, progress=ctx.progress)
