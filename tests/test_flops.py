@@ -60,6 +60,8 @@ def test_peak_table():
     assert peak_tflops("NVIDIA H100 80GB HBM3", "fp8") == 1978.9
     assert peak_tflops("NVIDIA H100 PCIe", "bf16") == 756.0
     assert peak_tflops("NVIDIA H200", "bf16") == 989.4
+    assert peak_tflops("NVIDIA H200 NVL", "bf16") == 835.0  # not the SXM figure
+    assert peak_tflops("NVIDIA GB200", "fp8") == 5000.0 and peak_tflops("NVIDIA B200", "fp8") == 4500.0
     assert peak_tflops("NVIDIA A100-SXM4-80GB", "fp8") is None  # no FP8 on Ampere
     assert peak_tflops("NVIDIA H100 80GB HBM3", "fp32") is None
     assert peak_tflops("Some Future GPU", "bf16") is None

@@ -26,6 +26,7 @@ Traps handled here:
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -113,9 +114,28 @@ def _state(model, optimizer=None, scheduler=None, is_loading: bool = False) -> d
     return state
 
 
+def _fsync(path: Path) -> None:
+    """fsync a file or a directory (both open read-only)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush every file under ``path`` and the directories themselves to disk, so that a checkpoint
+    renamed into place before a power loss is never a meta file over truncated shards."""
+    for sub in [*path.rglob("*"), path]:
+        _fsync(sub)
+
+
 def save_checkpoint(root: str | Path, model, optimizer, scheduler, iteration: int, meta: dict,
-                    keep: int = 0) -> Path:
-    """Write a full checkpoint to ``root/iter_<iteration>`` atomically; then keep the newest ``keep`` (0 = all)."""
+                    keep: int = 0, loop_state: dict | None = None) -> Path:
+    """Write a full checkpoint to ``root/iter_<iteration>`` atomically; then keep the newest ``keep`` (0 = all).
+
+    ``loop_state`` is the training loop's own state to restore on resume (plain Python values).
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for leftover in list(root.glob("*.tmp")) + list(root.glob("*.deleting")):
@@ -124,12 +144,12 @@ def save_checkpoint(root: str | Path, model, optimizer, scheduler, iteration: in
     tmp = final.with_name(final.name + ".tmp")
     tmp.mkdir()
     state = _state(model, optimizer, scheduler)
-    state.update(iteration=iteration, adam_step=adam_step(optimizer), rng=rng_state())
+    state.update(iteration=iteration, adam_step=adam_step(optimizer), rng=rng_state(), loop=loop_state or {})
     dist_checkpointing.save(state, str(tmp))
     (tmp / META_NAME).write_text(json.dumps({**meta, "iteration": iteration}, indent=2, sort_keys=True))
-    if final.exists():  # the same iteration saved again (a rerun from scratch of a failed save)
-        final.rename(final.with_name(final.name + ".deleting"))
-    tmp.rename(final)
+    _fsync_tree(tmp)
+    tmp.rename(final)  # fails (directory not empty) rather than replace an existing checkpoint
+    _fsync(root)  # the rename itself
     prune_checkpoints(root, keep)
     return final
 
@@ -148,8 +168,9 @@ def prune_checkpoints(root: str | Path, keep: int) -> list[Path]:
     return doomed
 
 
-def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> int:
-    """Resume: restore model, optimizer, scheduler and RNG from ``path``; returns the iteration.
+def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> tuple[int, dict]:
+    """Resume: restore model, optimizer, scheduler and RNG from ``path``; returns the iteration and
+    the loop state saved with it.
 
     Call after the optimizer and scheduler are built. ``scheduler`` must have been built for the
     same schedule (the caller checks); the optimizer's LR bounds are those of the current config.
@@ -165,7 +186,7 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> int:
     _set_adam_step(optimizer, int(loaded["adam_step"]))
     scheduler.load_state_dict(loaded["scheduler"])
     set_rng_state(loaded["rng"])
-    return int(loaded["iteration"])
+    return int(loaded["iteration"]), dict(loaded.get("loop") or {})
 
 
 def load_weights(path: str | Path, model) -> dict:

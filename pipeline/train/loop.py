@@ -272,7 +272,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         ddp_model = wrap_ddp(model, bf16)
         optimizer = build_optimizer(ddp_model, train_cfg, schedule_cfg, bf16)
         scheduler = build_scheduler(optimizer, schedule_cfg, total_steps, gbs, train_cfg.weight_decay)
-        start_iter = load_checkpoint(resume_from, model, optimizer, scheduler) if resume_from else 0
+        start_iter, loop_state = load_checkpoint(resume_from, model, optimizer, scheduler) if resume_from else (0, {})
 
         # Data: sample i of the run is fixed, so iteration k always trains on samples [k*gbs, (k+1)*gbs).
         cache = out_dir / "data_cache"
@@ -284,7 +284,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 "precision": precision_cfg.dtype, "run": run, "init_from": start_from}
 
         def save(step: int) -> Path:
-            return save_checkpoint(ckpt_root, model, optimizer, scheduler, step, meta, keep=train_cfg.keep_checkpoints)
+            # The losses of a logging window still open go with the checkpoint, so a resumed run logs
+            # the same window means as an uninterrupted one.
+            return save_checkpoint(ckpt_root, model, optimizer, scheduler, step, meta, keep=train_cfg.keep_checkpoints,
+                                   loop_state={"window_losses": window_losses, "window_time": window_time})
 
         log = MetricsLog(out_dir, start_iter)
         bar = tqdm(total=total_steps, initial=start_iter, disable=not progress, desc="train", unit="step",
@@ -292,7 +295,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
 
         # The loop.
         ddp_model.train()
-        window_losses, window_time, train_time = [], 0.0, 0.0
+        window_losses = list(loop_state.get("window_losses", []))
+        window_time, train_time = float(loop_state.get("window_time", 0.0)), 0.0
         last_loss, eval_loss, saved_step = None, {}, start_iter
         try:
             for iteration in range(start_iter, total_steps):
@@ -321,7 +325,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 if _every(step, train_cfg.save_interval, total_steps):
                     save(step)
                     saved_step = step
-                if preemption.received is not None and step < total_steps:  # at the end: just finish
+                if preemption.received is not None:  # also at the last step: the final save is done
                     path = save(step) if saved_step != step else latest_checkpoint(ckpt_root)
                     raise TrainingPreempted(preemption.received, step, path)
             if start_iter == total_steps:  # resumed a finished run: nothing to train, report its state

@@ -33,7 +33,9 @@ class PreemptionGuard:
     """``with PreemptionGuard() as guard:`` records SIGTERM/SIGUSR1 in ``guard.received`` (None = none yet).
 
     Handlers can only be installed from the main thread; elsewhere the guard does nothing (and
-    signals keep their default effect). The previous handlers are restored on exit.
+    signals keep their default effect). The previous handlers are restored on exit, and a signal
+    that arrived but was not acted on (the block ended normally) is delivered again to them, so a
+    scheduler's stop request is never swallowed.
     """
 
     def __init__(self, signals=PREEMPTION_SIGNALS):
@@ -51,8 +53,11 @@ class PreemptionGuard:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> bool:
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous.clear()
+            # None: the handler was not set from Python and cannot be restored; use the default.
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        installed, self._previous = bool(self._previous), {}
+        if installed and exc_type is None and self.received is not None:
+            signal.raise_signal(self.received)
         return False
