@@ -401,6 +401,7 @@ class TrainConfig:
     keep_checkpoints: int = 2  # newest checkpoints kept under checkpoints/ (0 = all)
     seed: int = 1234
     device: str = "auto"  # auto | cpu | cuda
+    nproc_per_node: int = 1  # data-parallel ranks (one per GPU); global_batch_size splits across them
     weight_decay: float = 0.1
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
@@ -417,6 +418,9 @@ class TrainConfig:
         _check(self.global_batch_size % self.micro_batch_size == 0, "train.global_batch_size",
                "must be a multiple of train.micro_batch_size")
         _one_of(self.device, ("auto", "cpu", "cuda"), "train.device")
+        _check(self.nproc_per_node >= 1, "train.nproc_per_node", "must be >= 1")
+        _check(self.global_batch_size % (self.micro_batch_size * self.nproc_per_node) == 0,
+               "train.global_batch_size", "must be a multiple of train.micro_batch_size x train.nproc_per_node")
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
     python tests/train_runner.py <corpus_root> <out_dir> '<TrainConfig overrides as JSON>' [slow_step_s]
 
+(``nproc_per_node`` in the overrides trains on that many CPU ranks; ``slow_step_s`` then has no effect.)
+
 Two synthetic "domains" with different token statistics are written as megatron indexed datasets;
 the tokenizer is a WordLevel ``tokenizer.json`` over the same ids. The runner trains the tiny model
 on the corpus at ``corpus_root`` (written there if missing) and exits with the code the CLI uses
@@ -99,14 +101,16 @@ FP32 = PrecisionConfig()
 
 
 def train_tiny(corpus, out_dir, **kwargs):
-    from pipeline.train.loop import train
+    """Train the tiny model on ``corpus`` (in this process, or on ``train_cfg.nproc_per_node`` ranks)."""
+    from pipeline.train.launch import run_training
 
     args = dict(model_cfg=MODEL, train_cfg=TRAIN, schedule_cfg=SCHEDULE, precision_cfg=FP32)
     for key in list(args):
         if key in kwargs:
             args[key] = kwargs.pop(key)
-    return train(**args, train_blend=corpus["blend"], valid_prefixes=corpus["valid"],
-                 tokenizer_path=corpus["tokenizer"], out_dir=Path(out_dir), progress=False, **kwargs)
+    return run_training(args["train_cfg"].nproc_per_node, **args, train_blend=corpus["blend"],
+                        valid_prefixes=corpus["valid"], tokenizer_path=corpus["tokenizer"], out_dir=Path(out_dir),
+                        progress=False, **kwargs)
 
 
 def main(argv: list[str]) -> int:

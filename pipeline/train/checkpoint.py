@@ -137,21 +137,35 @@ def save_checkpoint(root: str | Path, model, optimizer, scheduler, iteration: in
     ``loop_state`` is the training loop's own state to restore on resume (plain Python values).
     """
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    for leftover in list(root.glob("*.tmp")) + list(root.glob("*.deleting")):
-        shutil.rmtree(leftover)  # a save or a delete that crashed
     final = iteration_dir(root, iteration)
     tmp = final.with_name(final.name + ".tmp")
-    tmp.mkdir()
+    first_rank = _rank() == 0
+    if first_rank:  # with several data-parallel ranks, rank 0 owns the directories and the meta file
+        root.mkdir(parents=True, exist_ok=True)
+        for leftover in list(root.glob("*.tmp")) + list(root.glob("*.deleting")):
+            shutil.rmtree(leftover)  # a save or a delete that crashed
+        tmp.mkdir()
+    _barrier()
     state = _state(model, optimizer, scheduler)
     state.update(iteration=iteration, adam_step=adam_step(optimizer), rng=rng_state(), loop=loop_state or {})
-    dist_checkpointing.save(state, str(tmp))
-    (tmp / META_NAME).write_text(json.dumps({**meta, "iteration": iteration}, indent=2, sort_keys=True))
-    _fsync_tree(tmp)
-    tmp.rename(final)  # fails (directory not empty) rather than replace an existing checkpoint
-    _fsync(root)  # the rename itself
-    prune_checkpoints(root, keep)
+    dist_checkpointing.save(state, str(tmp))  # collective: every rank writes its part
+    if first_rank:
+        (tmp / META_NAME).write_text(json.dumps({**meta, "iteration": iteration}, indent=2, sort_keys=True))
+        _fsync_tree(tmp)
+        tmp.rename(final)  # fails (directory not empty) rather than replace an existing checkpoint
+        _fsync(root)  # the rename itself
+        prune_checkpoints(root, keep)
+    _barrier()
     return final
+
+
+def _rank() -> int:
+    return torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+
+
+def _barrier() -> None:
+    if torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        torch.distributed.barrier()
 
 
 def prune_checkpoints(root: str | Path, keep: int) -> list[Path]:

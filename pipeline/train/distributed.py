@@ -1,8 +1,12 @@
-"""torch.distributed + megatron model-parallel state for one process (world size 1).
+"""torch.distributed + megatron model-parallel state: one process, or one rank of a data-parallel job.
 
 megatron-core needs a process group even on one device. :func:`distributed_session` sets it up
 (gloo on CPU, nccl on GPU), seeds every RNG megatron uses, and tears everything down again so a
 process can train more than once (pretrain then CPT; pytest runs many).
+
+A process started as a rank by :mod:`pipeline.train.launch` (``CPT_DIST_WORKER=1`` with torch's
+``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``) joins that job instead,
+on ``cuda:<LOCAL_RANK>`` for a GPU. Every other process is a world of one.
 """
 
 from __future__ import annotations
@@ -24,14 +28,27 @@ from pipeline.errors import ConfigError
 from pipeline.train.cpu_compat import disable_cpu_mode, enable_cpu_mode
 
 _ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK")
+WORKER_ENV = "CPT_DIST_WORKER"  # set by pipeline.train.launch in each rank's environment
+
+
+def is_launched_rank() -> bool:
+    """True in a process that pipeline.train.launch started as one rank of a multi-process job."""
+    return os.environ.get(WORKER_ENV) == "1"
+
+
+def data_parallel_size() -> int:
+    """The number of ranks this process trains with (before the process group exists)."""
+    return int(os.environ["WORLD_SIZE"]) if is_launched_rank() else 1
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` = the GPU when there is one, else the CPU."""
+    """``auto`` = the GPU when there is one, else the CPU. A launched rank gets its own GPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("invalid value for 'train.device': 'cuda' but no GPU is visible; use 'auto' or 'cpu'")
+    if name == "cuda" and is_launched_rank():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device(name)
 
 
@@ -42,16 +59,21 @@ def _free_port() -> int:
 
 
 def init_distributed(device: torch.device) -> None:
-    """Start a one-process group (rendezvous on 127.0.0.1, a free port) and megatron's parallel state."""
+    """Start the process group and megatron's parallel state: a launched rank joins its job
+    (rendezvous from the environment); any other process is a group of one on 127.0.0.1."""
     if device.type == "cpu":
         enable_cpu_mode()
     else:
         torch.cuda.set_device(device.index or 0)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
-                      RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+    if is_launched_rank():
+        rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    else:
+        rank, world_size = 0, 1
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
+                          RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
     torch.distributed.init_process_group(backend="gloo" if device.type == "cpu" else "nccl",
-                                         rank=0, world_size=1)
-    parallel_state.initialize_model_parallel(1, 1)
+                                         rank=rank, world_size=world_size)
+    parallel_state.initialize_model_parallel(1, 1)  # tensor and pipeline parallel 1: data parallel only
     # megatron's rerun state machine (result validation; off). Initialised explicitly, since
     # implicit initialisation warns; the explicit one announces itself at WARNING, so mute that.
     rerun_logger = logging.getLogger("megatron.core.rerun_state_machine")

@@ -46,7 +46,7 @@ from pipeline.train.checkpoint import (
     save_checkpoint,
 )
 from pipeline.train.data import HFTokenizer, build_train_dataset, build_valid_datasets, get_batch
-from pipeline.train.distributed import distributed_session, resolve_device
+from pipeline.train.distributed import data_parallel_size, distributed_session, resolve_device
 from pipeline.train.flops import device_peak_tflops, training_flops_per_token
 from pipeline.train.model import build_model, model_config_dict, padded_vocab_size, wrap_for_precision
 from pipeline.train.preemption import PreemptionGuard, TrainingPreempted
@@ -83,7 +83,7 @@ def build_optimizer(ddp_model, train_cfg: TrainConfig, schedule_cfg: ScheduleCon
         clip_grad=train_cfg.clip_grad,
         bf16=bf16,
         params_dtype=torch.bfloat16 if bf16 else torch.float32,
-        use_distributed_optimizer=False,  # one rank: nothing to shard
+        use_distributed_optimizer=False,  # every data-parallel rank keeps the whole optimizer state
     )
     return get_megatron_optimizer(config, [ddp_model])
 
@@ -117,7 +117,7 @@ def _run_fingerprint(train_blend, model_cfg: ModelConfig, train_cfg: TrainConfig
 
 
 class MetricsLog:
-    """``metrics.jsonl`` (one JSON object per line) and TensorBoard scalars under ``tb/``."""
+    """``metrics.jsonl`` (one JSON object per line) and TensorBoard scalars under ``tb/`` (rank 0 only)."""
 
     def __init__(self, out_dir: Path, start_step: int):
         from torch.utils.tensorboard import SummaryWriter
@@ -149,6 +149,33 @@ class MetricsLog:
         self.tb.close()
 
 
+class _NoLog:
+    """What ranks other than 0 log: nothing."""
+
+    def write(self, record: dict) -> None:
+        pass
+
+    def last_train_loss(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+# ----------------------------------------------------------------------------- data parallel
+def _dp_rank_size() -> tuple[int, int]:
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
+def _all_reduce(values: list[float], device, op=torch.distributed.ReduceOp.SUM) -> list[float]:
+    """Reduce Python numbers over the data-parallel ranks (returned unchanged with one rank)."""
+    if torch.distributed.get_world_size() == 1:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(t, op=op)
+    return t.tolist()
+
+
 def _every(step: int, interval: int, last: int) -> bool:
     """Every ``interval`` steps (0 = never) and always at the last step."""
     return step == last or (interval > 0 and step % interval == 0)
@@ -163,17 +190,20 @@ def _per_token_loss(model, batch: dict) -> torch.Tensor:
 
 @torch.no_grad()
 def _eval_losses(model, datasets: dict, num_samples: int, micro_batch_size: int, device) -> dict[str, float]:
-    """Mean per-token loss on the first ``num_samples`` samples of each dataset (fixed across evals)."""
+    """Mean per-token loss on the first ``num_samples`` samples of each dataset (fixed across evals);
+    the micro-batches are dealt round-robin to the data-parallel ranks."""
+    rank, size = _dp_rank_size()
     was_training = model.training
     model.eval()
     losses = {}
     for name, dataset in datasets.items():
         n = min(num_samples, len(dataset))
         loss_sum, token_count = 0.0, 0.0
-        for start in range(0, n, micro_batch_size):
+        for start in range(rank * micro_batch_size, n, size * micro_batch_size):
             batch = get_batch(dataset, range(start, min(start + micro_batch_size, n)), device)
             loss_sum += float((_per_token_loss(model, batch) * batch["loss_mask"]).sum())
             token_count += float(batch["loss_mask"].sum())
+        loss_sum, token_count = _all_reduce([loss_sum, token_count], device)
         losses[name] = loss_sum / max(token_count, 1.0)
     model.train(was_training)
     return losses
@@ -183,15 +213,19 @@ def _train_step(ddp_model, optimizer, scheduler, dataset, iteration: int, train_
                 device) -> tuple[float, float, float]:
     """One optimizer update on global batch number ``iteration`` (0-based); returns loss, lr, grad norm.
 
-    The global batch is the next ``global_batch_size`` samples of the dataset, cut into
-    micro-batches. Each micro-batch's summed token loss is divided by the token count of the
-    whole global batch, so the accumulated gradient is that of the global per-token mean.
+    The global batch is the next ``global_batch_size`` samples of the dataset; data-parallel rank
+    ``r`` of ``R`` takes the ``r``-th contiguous ``1/R`` of it, cut into micro-batches. Each
+    micro-batch's summed token loss is divided by the token count of the whole global batch, and
+    DDP sums the ranks' gradients (``calculate_per_token_loss``), so the update follows the
+    gradient of the global per-token mean whatever the number of ranks.
     """
     gbs, mbs = train_cfg.global_batch_size, train_cfg.micro_batch_size
-    first = iteration * gbs
+    rank, size = _dp_rank_size()
+    first = iteration * gbs + rank * (gbs // size)
     micro_batches = [get_batch(dataset, range(start, start + mbs), device)
-                     for start in range(first, first + gbs, mbs)]
-    num_tokens = sum(b["loss_mask"].sum() for b in micro_batches).clamp(min=1.0)
+                     for start in range(first, first + gbs // size, mbs)]
+    local_tokens = sum(b["loss_mask"].sum() for b in micro_batches)
+    num_tokens = torch.tensor(_all_reduce([float(local_tokens)], device)[0], device=device).clamp(min=1.0)
 
     ddp_model.zero_grad_buffer()
     optimizer.zero_grad()
@@ -200,14 +234,14 @@ def _train_step(ddp_model, optimizer, scheduler, dataset, iteration: int, train_
         loss = (_per_token_loss(ddp_model, batch) * batch["loss_mask"]).sum() / num_tokens
         loss.backward()  # accumulates into DDP's main_grad buffer
         total_loss += loss.detach()
-    ddp_model.finish_grad_sync()  # all-reduce over data-parallel ranks (a no-op with one)
+    ddp_model.finish_grad_sync()  # sum over the data-parallel ranks (a no-op with one)
 
     scheduler.step(increment=gbs)  # LR for this update (schedule.py: advance, then update)
     update_ok, grad_norm, _ = optimizer.step()
     if not update_ok:
         raise RuntimeError(f"optimizer step {iteration + 1} was skipped (inf/nan gradients)")
     lr = get_canonical_lr_for_logging(optimizer.param_groups)
-    return float(total_loss), float(lr), float(grad_norm or 0.0)
+    return _all_reduce([float(total_loss)], device)[0], float(lr), float(grad_norm or 0.0)
 
 
 # ----------------------------------------------------------------------------- train
@@ -232,6 +266,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         raise ConfigError("invalid value for 'schedule.peak_lr': null must be resolved to the base model's "
                           "peak before training (pipeline.train.stage.rewarm_schedule)")
     gbs, mbs, seq = train_cfg.global_batch_size, train_cfg.micro_batch_size, model_cfg.seq_length
+    dp = data_parallel_size()
+    if gbs % (mbs * dp):
+        raise ConfigError(f"invalid value for 'train.global_batch_size': {gbs} is not a multiple of "
+                          f"train.micro_batch_size x data-parallel ranks = {mbs} x {dp}")
     device = resolve_device(train_cfg.device)
     threads = configure_threads(device)
 
@@ -260,10 +298,11 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                               f"(sha256 {base['tokenizer_sha256'][:12]}…, this run {tokenizer.sha256[:12]}…)")
         start_from = str(init_from)
 
-    flops_per_step = training_flops_per_token(model_cfg, vocab_size) * gbs * seq
+    flops_per_step = training_flops_per_token(model_cfg, vocab_size) * gbs * seq / dp  # per device
     peak = device_peak_tflops(device, precision_cfg.dtype, train_cfg.peak_tflops)
 
     with distributed_session(device, train_cfg.seed), PreemptionGuard() as preemption:
+        rank = torch.distributed.get_rank()
         # Model, optimizer, schedule.
         model = build_model(model_cfg, vocab_size, precision_cfg, device)
         if resume_from is None and init_from is not None:
@@ -289,8 +328,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
             return save_checkpoint(ckpt_root, model, optimizer, scheduler, step, meta, keep=train_cfg.keep_checkpoints,
                                    loop_state={"window_losses": window_losses, "window_time": window_time})
 
-        log = MetricsLog(out_dir, start_iter)
-        bar = tqdm(total=total_steps, initial=start_iter, disable=not progress, desc="train", unit="step",
+        log = MetricsLog(out_dir, start_iter) if rank == 0 else _NoLog()
+        bar = tqdm(total=total_steps, initial=start_iter, disable=not progress or rank != 0, desc="train", unit="step",
                    mininterval=0.5 if sys.stderr.isatty() else 15)  # a log file gets a line every 15 s
 
         # The loop.
@@ -325,9 +364,11 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 if _every(step, train_cfg.save_interval, total_steps):
                     save(step)
                     saved_step = step
-                if preemption.received is not None:  # also at the last step: the final save is done
+                # Every rank stops at the same step when any of them got the signal.
+                stop = int(_all_reduce([float(preemption.received or 0)], device, torch.distributed.ReduceOp.MAX)[0])
+                if stop:  # also at the last step: the final save is done
                     path = save(step) if saved_step != step else latest_checkpoint(ckpt_root)
-                    raise TrainingPreempted(preemption.received, step, path)
+                    raise TrainingPreempted(stop, step, path)
             if start_iter == total_steps:  # resumed a finished run: nothing to train, report its state
                 eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device)
                 last_loss = log.last_train_loss()
@@ -351,12 +392,13 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         "wall_time_s": time.time() - t_start,
         "tokens_per_s": tokens_per_s,
         "s_per_step": train_time / steps_run if steps_run else 0.0,
-        "model_flops_per_token": flops_per_step / (gbs * seq),
+        "model_flops_per_token": flops_per_step * dp / (gbs * seq),
         "tflops": tflops,
         "peak_tflops": peak,
         "mfu": tflops / peak if peak and train_time > 0 else None,
         "vocab_size": vocab_size,
         "device": device.type,
+        "data_parallel_size": dp,
         "precision": precision_cfg.dtype,
         "schedule": dataclasses.asdict(schedule_cfg),  # peak_lr resolved
         "torch_threads": threads,

@@ -169,6 +169,9 @@ def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, devic
         use_cpu_initialization=on_cpu,
         attention_backend=AttnBackend.local if on_cpu else AttnBackend.auto,
         cuda_graph_scope=[],  # = megatron's default "full", minus its deprecation warning
+        # The loop normalizes each rank's loss by the global batch's token count, so DDP must sum
+        # the ranks' gradients, not average them (identical with one rank).
+        calculate_per_token_loss=True,
         **fp8_kwargs,
     )
 

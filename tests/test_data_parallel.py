@@ -1,0 +1,144 @@
+"""Data parallelism on real megatron-core: two CPU ranks (gloo) started by pipeline.train.launch.
+
+Two ranks must train what one does (same samples per global batch, gradients summed), preempt
+and resume together bit for bit, and fail cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train_runner import TRAIN, train_tiny, write_corpus  # noqa: E402
+
+from pipeline.config import TrainConfig  # noqa: E402
+from pipeline.errors import ConfigError, InputError  # noqa: E402
+from pipeline.train.checkpoint_paths import list_checkpoints  # noqa: E402
+from pipeline.train.preemption import TrainingPreempted  # noqa: E402
+
+RUNNER = Path(__file__).parent / "train_runner.py"
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:megatron.*"),
+              pytest.mark.filterwarnings("ignore:.*(Apex|Transformer Engine).*:UserWarning")]
+
+CFG = replace(TRAIN, train_iters=8, micro_batch_size=2, global_batch_size=8, log_interval=1, eval_interval=4)
+
+
+@pytest.fixture(scope="module")
+def corpus_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    write_corpus(root)
+    return root
+
+
+def _records(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def _untimed(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in ("tokens_per_s", "tflops", "mfu")} for r in records]
+
+
+def test_two_ranks_train_what_one_does(corpus_root, tmp_path):
+    corpus = write_corpus(corpus_root)
+    one = train_tiny(corpus, tmp_path / "one", train_cfg=CFG)
+    two = train_tiny(corpus, tmp_path / "two", train_cfg=replace(CFG, nproc_per_node=2))
+    assert one["data_parallel_size"] == 1 and two["data_parallel_size"] == 2
+    assert two["tokens_seen"] == one["tokens_seen"] and two["iterations"] == 8
+    r1, r2 = _records(tmp_path / "one"), _records(tmp_path / "two")
+    assert [(r["kind"], r["step"]) for r in r2] == [(r["kind"], r["step"]) for r in r1]  # rank 0 logs, once
+    for a, b in zip(r1, r2):
+        if a["kind"] == "train":  # the same samples; only the order of float sums differs
+            assert b["loss"] == pytest.approx(a["loss"], rel=1e-5) and b["lr"] == a["lr"]
+            assert b["grad_norm"] == pytest.approx(a["grad_norm"], rel=1e-4)
+        else:
+            assert b["eval_loss"] == pytest.approx(a["eval_loss"], rel=1e-5)
+    assert [it for it, _ in list_checkpoints(tmp_path / "two" / "checkpoints")] == [8]
+    assert json.loads((tmp_path / "two" / "launch" / "result.json").read_text())["ok"]
+
+
+def test_two_ranks_preempted_together_and_resumed_bitwise(corpus_root, tmp_path):
+    """SIGTERM to the launcher reaches both ranks; they checkpoint at the same step, the launcher
+    exits 143, and a relaunch resumes to the same records as an uninterrupted two-rank run."""
+    corpus = write_corpus(corpus_root)
+    cfg = replace(CFG, train_iters=200, log_interval=5, eval_interval=100, nproc_per_node=2)
+    straight = tmp_path / "straight"
+    train_tiny(corpus, straight, train_cfg=cfg)
+
+    out = tmp_path / "run"
+    overrides = {k: getattr(cfg, k) for k in ("train_iters", "micro_batch_size", "global_batch_size",
+                                              "log_interval", "eval_interval", "nproc_per_node")}
+    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out), json.dumps(overrides)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and proc.poll() is None:
+            if (out / "metrics.jsonl").exists() and '"train"' in (out / "metrics.jsonl").read_text():
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, signal.SIGTERM)  # the launcher only, as `kill <pid>` would
+        _, stderr = proc.communicate(timeout=180)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    assert proc.returncode == 143, stderr[-3000:]
+    assert "stopped by SIGTERM" in stderr
+    [(stopped_at, _)] = list_checkpoints(out / "checkpoints")
+    assert 5 <= stopped_at < cfg.train_iters
+
+    resumed = train_tiny(corpus, out, train_cfg=cfg)
+    assert resumed["resumed"] and resumed["start_iteration"] == stopped_at
+    assert _untimed(_records(out)) == _untimed(_records(straight))
+    final = [p for p in (out / "checkpoints" / "iter_0000200").iterdir() if p.suffix == ".distcp"]
+    assert final
+    for shard in final:
+        assert shard.read_bytes() == (straight / "checkpoints" / "iter_0000200" / shard.name).read_bytes()
+
+
+def test_rank_errors_come_back_as_one_clear_error(corpus_root, tmp_path):
+    corpus = {**write_corpus(corpus_root), "tokenizer": str(tmp_path / "missing-tokenizer.json")}
+    with pytest.raises(InputError, match="tokenizer not found"):
+        train_tiny(corpus, tmp_path / "bad", train_cfg=replace(CFG, nproc_per_node=2))
+
+
+def test_resources_are_checked_before_starting_ranks():
+    from pipeline.train.launch import _check_resources
+
+    with pytest.raises(ConfigError, match="train.global_batch_size"):
+        TrainConfig(micro_batch_size=4, global_batch_size=8, nproc_per_node=3)
+    if not __import__("torch").cuda.is_available():
+        with pytest.raises(ConfigError, match="nproc_per_node.*0 visible GPU"):
+            _check_resources(2, replace(CFG, device="cuda"))
+    assert _check_resources(2, CFG) == "cpu"
+
+
+def test_a_dead_rank_does_not_leave_the_others_hanging():
+    """One rank exits with an error while the other blocks (as in a collective): it is killed after the grace."""
+    from pipeline.train.launch import _wait
+
+    crashed = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+    blocked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    t0 = time.monotonic()
+    assert _wait([crashed, blocked], grace_s=0.5) == [3, -signal.SIGKILL]
+    assert time.monotonic() - t0 < 30
+
+
+def test_preempted_error_survives_the_process_boundary():
+    from pipeline.train.launch import _error_from
+
+    exc = _error_from({"ok": False, "error": "TrainingPreempted", "signum": 10, "iteration": 7,
+                       "checkpoint": "/x/iter_0000007", "message": "...", "exit_code": 138})
+    assert isinstance(exc, TrainingPreempted) and exc.exit_code == 138 and exc.iteration == 7
+    other = _error_from({"ok": False, "error": "ConfigError", "message": "bad key", "exit_code": 2})
+    assert isinstance(other, ConfigError) and str(other) == "bad key"
