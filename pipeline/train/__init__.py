@@ -2,9 +2,10 @@
 
 Entry points live in :mod:`pipeline.train.loop` (``train``, ``evaluate_loss``); the other modules
 each hold one idea: ``cpu_compat`` (megatron on a machine without CUDA), ``distributed`` (the
-one-process group), ``model`` (Llama-form GPTModel), ``data`` (indexed datasets), ``schedule``
+process group: one process, or one rank), ``model`` (Llama-form GPTModel), ``data`` (indexed datasets), ``schedule``
 (LR schedule), ``checkpoint`` (save, resume, weights-only), ``checkpoint_paths`` (which
-checkpoint is current), ``preemption`` (SIGTERM/SIGUSR1), ``flops`` (MFU). Nothing heavy is imported here, so
+checkpoint is current), ``preemption`` (SIGTERM/SIGUSR1), ``flops`` (MFU), ``launch`` and ``worker``
+(data-parallel ranks on one node). Nothing heavy is imported here, so
 ``import pipeline.train`` stays cheap; megatron takes seconds to import.
 """
 
