@@ -402,6 +402,9 @@ class TrainConfig:
     seed: int = 1234
     device: str = "auto"  # auto | cpu | cuda
     nproc_per_node: int = 1  # data-parallel ranks (one per GPU); global_batch_size splits across them
+    # Shard fp32 master weights and Adam moments across the data-parallel ranks (megatron's
+    # DistributedOptimizer, ZeRO-1): ~12 bytes/parameter less per GPU x (1 - 1/ranks).
+    distributed_optimizer: bool = False
     weight_decay: float = 0.1
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95

@@ -233,17 +233,20 @@ def test_train_twice_in_one_process(corpus, tmp_path):
     assert torch.zeros(1).type() == "torch.FloatTensor"  # torch is unpatched again
 
 
-@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
-def test_resume_is_bitwise_identical(dtype, corpus, tmp_path, monkeypatch):
+@pytest.mark.parametrize("dtype,distributed_optimizer", [("fp32", False), ("bf16", False), ("fp32", True),
+                                                         ("bf16", True)])
+def test_resume_is_bitwise_identical(dtype, distributed_optimizer, corpus, tmp_path, monkeypatch):
     """Interrupted after step 4 (checkpoint every 3), resumed: same weights, Adam state and metrics as straight through.
 
-    bf16 also checks megatron's Float16 optimizer on CPU: its fp32 master weights must come back.
+    bf16 also checks megatron's Float16 optimizer on CPU: its fp32 master weights must come back;
+    the DistributedOptimizer its sharded state and its Adam step (one tensor per parameter).
     """
     from megatron.core import dist_checkpointing
 
     import pipeline.train.loop as loop
 
-    cfg = replace(TRAIN, train_iters=6, save_interval=3, eval_interval=3, log_interval=1)
+    cfg = replace(TRAIN, train_iters=6, save_interval=3, eval_interval=3, log_interval=1,
+                  distributed_optimizer=distributed_optimizer)
     precision = PrecisionConfig(dtype=dtype)
     straight = _train(corpus, tmp_path / "straight", train_cfg=cfg, precision_cfg=precision)
 

@@ -82,23 +82,29 @@ def _inner_optimizers(optimizer) -> list:
 def adam_step(optimizer) -> int:
     """The optimizer's update count (0 before the first update)."""
     for inner in _inner_optimizers(optimizer):
+        for state in inner.state.values():
+            if "step" in state:  # torch's Adam(W) keeps it per parameter (the one it increments)
+                return int(state["step"])
         for group in inner.param_groups:
             if "step" in group:  # TE's FusedAdam keeps it per param group
                 return int(group["step"])
-        for state in inner.state.values():
-            if "step" in state:  # torch's Adam(W) keeps it per parameter
-                return int(state["step"])
     return 0
 
 
 def _set_adam_step(optimizer, step: int) -> None:
+    """Set the update count wherever the optimizer keeps it.
+
+    torch's Adam increments each parameter's ``step`` tensor in place, so each gets its own: the
+    DistributedOptimizer's loader hands every parameter the *same* tensor (without TE), which
+    would then advance once per parameter per update and skew Adam's bias correction.
+    """
     for inner in _inner_optimizers(optimizer):
-        if any("step" in group for group in inner.param_groups):
-            for group in inner.param_groups:
-                group["step"] = step
-        else:
-            for state in inner.state.values():
+        for state in inner.state.values():
+            if "step" in state:
                 state["step"] = torch.tensor(float(step), dtype=torch.float32)
+        for group in inner.param_groups:
+            if "step" in group:
+                group["step"] = step
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -182,6 +188,21 @@ def prune_checkpoints(root: str | Path, keep: int) -> list[Path]:
     return doomed
 
 
+def _allocate_distributed_optimizer_state(optimizer) -> None:
+    """Give a fresh DistributedOptimizer its Adam state before loading into it.
+
+    Without TransformerEngine or Apex (CPU), megatron's ``DistributedOptimizer.sharded_state_dict``
+    reads the Adam ``step`` from torch's per-parameter state before allocating that state, and
+    asserts on a fresh optimizer. megatron's own allocation (a zero-gradient step; every value it
+    writes is replaced by the load) is run first. The plain optimizer allocates its state itself.
+    """
+    from megatron.core.optimizer.distrib_optimizer import DistributedOptimizer
+
+    for opt in getattr(optimizer, "chained_optimizers", [optimizer]):
+        if isinstance(opt, DistributedOptimizer) and not opt.optimizer.state:
+            opt._init_optimizer_states_with_dummy_values()
+
+
 def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> tuple[int, dict]:
     """Resume: restore model, optimizer, scheduler and RNG from ``path``; returns the iteration and
     the loop state saved with it.
@@ -191,9 +212,11 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler) -> tuple[int,
     """
     path = Path(path)
     lr_bounds = [(g.get("max_lr"), g.get("min_lr")) for g in optimizer.param_groups]
+    _allocate_distributed_optimizer_state(optimizer)
     loaded = dist_checkpointing.load(_state(model, optimizer, scheduler, is_loading=True), str(path))
     model.load_state_dict(loaded["model"])
-    optimizer.load_state_dict(loaded["optimizer"])
+    with torch.no_grad():  # the DistributedOptimizer copies into views of fp32 parameters in place
+        optimizer.load_state_dict(loaded["optimizer"])
     # Param groups come back with the checkpoint's max_lr/min_lr; the current config decides.
     for group, (max_lr, min_lr) in zip(optimizer.param_groups, lr_bounds):
         group["max_lr"], group["min_lr"] = max_lr, min_lr

@@ -72,7 +72,8 @@ def configure_threads(device: torch.device) -> int:
 
 
 def build_optimizer(ddp_model, train_cfg: TrainConfig, schedule_cfg: ScheduleConfig, bf16: bool):
-    """megatron's Adam(W): fp32 master weights and grads when the model is bf16, global-norm clipping."""
+    """megatron's Adam(W): fp32 master weights and grads when the model is bf16, global-norm clipping;
+    with ``train.distributed_optimizer`` the optimizer state is sharded across the data-parallel ranks."""
     config = OptimizerConfig(
         optimizer="adam",
         lr=schedule_cfg.peak_lr,
@@ -83,15 +84,16 @@ def build_optimizer(ddp_model, train_cfg: TrainConfig, schedule_cfg: ScheduleCon
         clip_grad=train_cfg.clip_grad,
         bf16=bf16,
         params_dtype=torch.bfloat16 if bf16 else torch.float32,
-        use_distributed_optimizer=False,  # every data-parallel rank keeps the whole optimizer state
+        use_distributed_optimizer=train_cfg.distributed_optimizer,
     )
     return get_megatron_optimizer(config, [ddp_model])
 
 
-def wrap_ddp(model, bf16: bool) -> DistributedDataParallel:
-    """megatron's DDP: gradients accumulate in a contiguous fp32 buffer (``main_grad``) across micro-batches."""
+def wrap_ddp(model, bf16: bool, distributed_optimizer: bool) -> DistributedDataParallel:
+    """megatron's DDP: gradients accumulate in a contiguous fp32 buffer (``main_grad``) across
+    micro-batches; summed over the ranks by all-reduce, or reduce-scatter for the distributed optimizer."""
     ddp_config = DistributedDataParallelConfig(
-        grad_reduce_in_fp32=bf16, overlap_grad_reduce=False, use_distributed_optimizer=False,
+        grad_reduce_in_fp32=bf16, overlap_grad_reduce=False, use_distributed_optimizer=distributed_optimizer,
         check_for_nan_in_grad=True)
     return DistributedDataParallel(model.config, ddp_config, wrap_for_precision(model))
 
@@ -112,7 +114,8 @@ def _run_fingerprint(train_blend, model_cfg: ModelConfig, train_cfg: TrainConfig
         "train_iters": total_steps,
         "tokenizer_sha256": tokenizer.sha256,
         "schedule": dataclasses.asdict(schedule_cfg),
-        "optimizer": {k: getattr(train_cfg, k) for k in ("weight_decay", "adam_beta1", "adam_beta2", "clip_grad")},
+        "optimizer": {k: getattr(train_cfg, k) for k in ("weight_decay", "adam_beta1", "adam_beta2", "clip_grad",
+                                                                "distributed_optimizer")},
     }
 
 
@@ -308,7 +311,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         if resume_from is None and init_from is not None:
             load_weights(init_from, model)  # before the optimizer copies fp32 master weights
         bf16 = model.config.bf16
-        ddp_model = wrap_ddp(model, bf16)
+        ddp_model = wrap_ddp(model, bf16, train_cfg.distributed_optimizer)
         optimizer = build_optimizer(ddp_model, train_cfg, schedule_cfg, bf16)
         scheduler = build_scheduler(optimizer, schedule_cfg, total_steps, gbs, train_cfg.weight_decay)
         start_iter, loop_state = load_checkpoint(resume_from, model, optimizer, scheduler) if resume_from else (0, {})
