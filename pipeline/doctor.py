@@ -1,4 +1,5 @@
-"""``cpt doctor``: preflight. Versions, offline assets and checksums, GPU and TransformerEngine.
+"""``cpt doctor``: preflight. Versions, offline assets and checksums, GPU and TransformerEngine, and
+whether the configured training fits this machine (ranks, FP8, MFU peak, base checkpoint).
 
 Prints one line per check and, for each problem, exactly how to fix it. Exit code 1 if a
 required check fails (GPU and TE are optional on a CPU machine)."""
@@ -98,5 +99,46 @@ def doctor(cfg: CptConfig) -> int:
     except Exception:
         _line(None, "TransformerEngine", "not installed; BF16 uses megatron's local spec, FP8 is unavailable "
                                          "(use the NGC PyTorch image, which ships TE)")
+    failures += training_plan_checks(cfg)
     print(f"\n{'all required checks passed' if not failures else f'{failures} required check(s) failed'}")
     return 0 if not failures else 1
+
+
+def training_plan_checks(cfg: CptConfig) -> int:
+    """Whether this machine can run the configured training: ranks vs GPUs, FP8 vs TE, the MFU peak,
+    the base checkpoint. Prints a line per check; returns the number of failures."""
+    import torch
+
+    from pipeline.train.flops import peak_tflops
+    from pipeline.train.model import have_transformer_engine
+
+    failures = 0
+    t, precision = cfg.train, cfg.precision
+    device = "cuda" if t.device == "cuda" or (t.device == "auto" and torch.cuda.is_available()) else "cpu"
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device == "cuda" and gpus < t.nproc_per_node:
+        _line(False, "train.nproc_per_node", f"{t.nproc_per_node} ranks but {gpus} GPU(s) visible; "
+                                             f"set train.nproc_per_node<={gpus}")
+        failures += 1
+    else:
+        _line(True, "train.nproc_per_node", f"{t.nproc_per_node} rank(s) on {device}"
+              + (" (distributed optimizer)" if t.distributed_optimizer else ""))
+    if precision.dtype == "fp8" and (device != "cuda" or not have_transformer_engine()):
+        _line(False, "precision=fp8", "needs TransformerEngine on a GPU; use precision=bf16, or the NGC image "
+                                      "(docker/Dockerfile.gpu) on a GPU node")
+        failures += 1
+    if device == "cuda":
+        name = torch.cuda.get_device_name(0)
+        peak = t.peak_tflops or peak_tflops(name, precision.dtype)
+        _line(True if peak else None, "MFU peak",
+              f"{peak} TFLOP/s ({name}, {precision.dtype})" if peak
+              else f"unknown for {name} at {precision.dtype}; set train.peak_tflops to report MFU")
+    if cfg.base_model.checkpoint:
+        from pipeline.train.checkpoint_paths import resolve_checkpoint
+
+        try:
+            _line(True, "base_model.checkpoint", str(resolve_checkpoint(assets.resolve_path(cfg.base_model.checkpoint))))
+        except CptError as exc:
+            _line(False, "base_model.checkpoint", str(exc))
+            failures += 1
+    return failures

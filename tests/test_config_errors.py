@@ -12,6 +12,10 @@ import pytest
         ("mix.replay_fraction=1.5", "invalid value for 'mix.replay_fraction'"),
         ("recipe.filters.language.threshold=2", "invalid value for 'recipe.filters.language.threshold'"),
         ("model=huge", "unknown option 'huge' for config group 'model'"),
+        ("train.nproc_per_node=3", "invalid value for 'train.global_batch_size'"),
+        ("train.keep_checkpoints=-1", "invalid value for 'train.keep_checkpoints'"),
+        ("precision.fp8_bf16_edge_layers=-1", "invalid value for 'precision.fp8_bf16_edge_layers'"),
+        ("schedule.peak_lr=-0.1", "invalid value for 'schedule.peak_lr'"),
     ],
 )
 def test_bad_config_fails_before_any_work(cpt, tmp_path, override, expected):
@@ -33,3 +37,15 @@ def test_cfg_job_shows_resolved_config(cpt):
     assert r.returncode == 0, r.stderr
     assert "replay_fraction: 0.25" in r.stdout
     assert "char_duplicates_ratio: 0.01" in r.stdout  # FineWeb v1, from data_recipes/fineweb.yaml
+
+
+def test_doctor_checks_the_training_plan(cpt, tmp_path):
+    """cpt doctor fails, naming the fix, for a plan this CPU machine cannot run."""
+    ok = cpt("doctor")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "[ok  ] train.nproc_per_node: 1 rank(s) on cpu" in ok.stdout
+    bad = cpt("doctor", "precision=fp8", f"base_model.checkpoint={tmp_path}")
+    assert bad.returncode == 1
+    assert "[FAIL] precision=fp8: needs TransformerEngine on a GPU; use precision=bf16" in bad.stdout
+    assert f"[FAIL] base_model.checkpoint: no checkpoint at {tmp_path}" in bad.stdout
+    assert "2 required check(s) failed" in bad.stdout
