@@ -4,7 +4,6 @@ sorted list of input files. Local files come back as absolute paths, remote ones
 from __future__ import annotations
 
 import fnmatch
-import gzip
 import hashlib
 import os
 import posixpath

@@ -23,3 +23,13 @@ def cpt(tmp_path):
         return run_cpt(*args, cwd=tmp_path, **kw)
 
     return _run
+
+
+@pytest.fixture(scope="module")
+def corpus_root(tmp_path_factory) -> Path:
+    """The two-domain training corpus of ``train_runner.py``, written once per test module."""
+    from train_runner import write_corpus
+
+    root = tmp_path_factory.mktemp("corpus")
+    write_corpus(root)
+    return root

@@ -3,35 +3,23 @@ preemption by SIGTERM/SIGUSR1 in a real subprocess, each followed by a bitwise-i
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_runner import TRAIN, train_tiny, write_corpus  # noqa: E402
+from train_runner import MEGATRON_NOISE, TRAIN, read_metrics, signal_mid_run, train_tiny, untimed, write_corpus  # noqa: E402,E501
 
 from pipeline.train.checkpoint_paths import latest_checkpoint, list_checkpoints  # noqa: E402
 
-RUNNER = Path(__file__).parent / "train_runner.py"
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:megatron.*"),
-              pytest.mark.filterwarnings("ignore:.*(Apex|Transformer Engine).*:UserWarning")]
+pytestmark = [pytest.mark.filterwarnings(f) for f in MEGATRON_NOISE]
 
 # log_interval 5: interruptions fall inside a logging window, whose losses must survive the resume.
 CFG = replace(TRAIN, train_iters=12, save_interval=0, eval_interval=6, log_interval=5, keep_checkpoints=2)
-
-
-@pytest.fixture(scope="module")
-def corpus_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("corpus")
-    write_corpus(root)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +30,8 @@ def straight(corpus_root, tmp_path_factory) -> Path:
     return out
 
 
-def _train_records(out: Path) -> list[dict]:
-    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in ("tokens_per_s", "tflops", "mfu")} for r in records]
+def _metrics(out: Path) -> list[dict]:
+    return untimed(read_metrics(out))
 
 
 def _same_final_weights(a: Path, b: Path) -> None:
@@ -91,41 +78,8 @@ def test_crash_mid_save_leaves_previous_checkpoint(corpus_root, straight, tmp_pa
     assert resumed["resumed"] and resumed["start_iteration"] == 4
     assert not list(root.glob("*.tmp"))  # cleaned up by the next save
     assert [it for it, _ in list_checkpoints(root)] == [8, 12]  # keep 2
-    assert _train_records(tmp_path) == _train_records(straight)
+    assert _metrics(tmp_path) == _metrics(straight)
     _same_final_weights(tmp_path, straight)
-
-
-def _signal_mid_run(corpus_root: Path, out: Path, cfg, sig: int) -> tuple[int, str]:
-    """Start a slowed-down training process, send ``sig`` once it has written its first metrics
-    record (step 5); returns its exit code and stderr.
-
-    SIGKILL goes to the whole process group, as a scheduler's kill does: torch's compile workers
-    (started by megatron's fused kernels) outlive a killed parent and would keep its pipes open.
-    """
-    overrides = {k: getattr(cfg, k) for k in ("train_iters", "save_interval", "eval_interval", "log_interval",
-                                              "keep_checkpoints")}
-    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out), json.dumps(overrides), "0.25"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            metrics = out / "metrics.jsonl"
-            if metrics.exists() and '"train"' in metrics.read_text():
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
-        if sig == signal.SIGKILL:
-            os.killpg(proc.pid, sig)
-        else:
-            os.kill(proc.pid, sig)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the process and anything it left behind
-        except ProcessLookupError:
-            pass
-        proc.wait()
-    return proc.returncode, stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
@@ -133,18 +87,18 @@ def test_signal_checkpoints_and_resume_is_bitwise(sig, corpus_root, straight, tm
     """A real process gets the signal mid-run: it finishes the step, checkpoints, exits 128+signal;
     the next launch resumes there and ends bit-identical to the uninterrupted run."""
     out = tmp_path / "run"
-    returncode, stderr = _signal_mid_run(corpus_root, out, CFG, sig)
+    returncode, stderr = signal_mid_run(corpus_root, out, CFG, sig, slow_step_s=0.25)
     assert returncode == 128 + sig, stderr
     assert f"stopped by {signal.Signals(sig).name}" in stderr and "rerun the same command to resume" in stderr
     checkpoints = list_checkpoints(out / "checkpoints")
     assert len(checkpoints) == 1  # save_interval=0: the preemption checkpoint only
     stopped_at = checkpoints[0][0]
     assert 5 <= stopped_at < CFG.train_iters
-    assert max(r["step"] for r in _train_records(out)) <= stopped_at  # nothing logged past the checkpoint
+    assert max(r["step"] for r in _metrics(out)) <= stopped_at  # nothing logged past the checkpoint
 
     resumed = train_tiny(write_corpus(corpus_root), out, train_cfg=CFG)
     assert resumed["resumed"] and resumed["start_iteration"] == stopped_at
-    assert _train_records(out) == _train_records(straight)
+    assert _metrics(out) == _metrics(straight)
     _same_final_weights(out, straight)
 
 
@@ -153,13 +107,13 @@ def test_kill9_resumes_from_last_periodic_checkpoint(corpus_root, straight, tmp_
     logged after it, and still ends bit-identical to the uninterrupted run."""
     out = tmp_path / "run"
     cfg = replace(CFG, save_interval=3)
-    returncode, _ = _signal_mid_run(corpus_root, out, cfg, signal.SIGKILL)
+    returncode, _ = signal_mid_run(corpus_root, out, cfg, signal.SIGKILL, slow_step_s=0.25)
     assert returncode == -signal.SIGKILL
     last = list_checkpoints(out / "checkpoints")[-1][0]
     assert last % 3 == 0 and 3 <= last < cfg.train_iters
     resumed = train_tiny(write_corpus(corpus_root), out, train_cfg=cfg)
     assert resumed["start_iteration"] == last
-    assert _train_records(out) == _train_records(straight)
+    assert _metrics(out) == _metrics(straight)
     _same_final_weights(out, straight)
 
 
@@ -184,7 +138,7 @@ def test_signal_during_the_last_step_is_not_swallowed(corpus_root, straight, tmp
     monkeypatch.setattr(loop, "_train_step", real_step)
     again = train_tiny(write_corpus(corpus_root), tmp_path, train_cfg=CFG)  # the rerun just reports
     assert again["start_iteration"] == CFG.train_iters and again["tokens_this_run"] == 0
-    assert _train_records(tmp_path) == _train_records(straight)
+    assert _metrics(tmp_path) == _metrics(straight)
 
 
 def test_guard_redelivers_a_signal_it_did_not_act_on():

@@ -6,7 +6,6 @@ and resume together bit for bit, and fail cleanly."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,33 +16,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_runner import TRAIN, train_tiny, write_corpus  # noqa: E402
+from train_runner import MEGATRON_NOISE, TRAIN, read_metrics, signal_mid_run, train_tiny, untimed, write_corpus  # noqa: E402,E501
 
 from pipeline.config import TrainConfig  # noqa: E402
 from pipeline.errors import ConfigError, InputError  # noqa: E402
 from pipeline.train.checkpoint_paths import list_checkpoints  # noqa: E402
 from pipeline.train.preemption import TrainingPreempted  # noqa: E402
 
-RUNNER = Path(__file__).parent / "train_runner.py"
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:megatron.*"),
-              pytest.mark.filterwarnings("ignore:.*(Apex|Transformer Engine).*:UserWarning")]
+pytestmark = [pytest.mark.filterwarnings(f) for f in MEGATRON_NOISE]
 
 CFG = replace(TRAIN, train_iters=8, micro_batch_size=2, global_batch_size=8, log_interval=1, eval_interval=4)
-
-
-@pytest.fixture(scope="module")
-def corpus_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("corpus")
-    write_corpus(root)
-    return root
-
-
-def _records(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-
-
-def _untimed(records: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in ("tokens_per_s", "tflops", "mfu")} for r in records]
 
 
 def test_two_ranks_train_what_one_does(corpus_root, tmp_path):
@@ -52,7 +34,7 @@ def test_two_ranks_train_what_one_does(corpus_root, tmp_path):
     two = train_tiny(corpus, tmp_path / "two", train_cfg=replace(CFG, nproc_per_node=2))
     assert one["data_parallel_size"] == 1 and two["data_parallel_size"] == 2
     assert two["tokens_seen"] == one["tokens_seen"] and two["iterations"] == 8
-    r1, r2 = _records(tmp_path / "one"), _records(tmp_path / "two")
+    r1, r2 = read_metrics(tmp_path / "one"), read_metrics(tmp_path / "two")
     assert [(r["kind"], r["step"]) for r in r2] == [(r["kind"], r["step"]) for r in r1]  # rank 0 logs, once
     for a, b in zip(r1, r2):
         if a["kind"] == "train":  # the same samples; only the order of float sums differs
@@ -73,33 +55,15 @@ def test_two_ranks_preempted_together_and_resumed_bitwise(corpus_root, tmp_path)
     train_tiny(corpus, straight, train_cfg=cfg)
 
     out = tmp_path / "run"
-    overrides = {k: getattr(cfg, k) for k in ("train_iters", "micro_batch_size", "global_batch_size",
-                                              "log_interval", "eval_interval", "nproc_per_node")}
-    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out), json.dumps(overrides)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline and proc.poll() is None:
-            if (out / "metrics.jsonl").exists() and '"train"' in (out / "metrics.jsonl").read_text():
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
-        os.kill(proc.pid, signal.SIGTERM)  # the launcher only, as `kill <pid>` would
-        _, stderr = proc.communicate(timeout=180)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-    assert proc.returncode == 143, stderr[-3000:]
+    returncode, stderr = signal_mid_run(corpus_root, out, cfg, signal.SIGTERM)  # the launcher only
+    assert returncode == 143, stderr[-3000:]
     assert "stopped by SIGTERM" in stderr
     [(stopped_at, _)] = list_checkpoints(out / "checkpoints")
     assert 5 <= stopped_at < cfg.train_iters
 
     resumed = train_tiny(corpus, out, train_cfg=cfg)
     assert resumed["resumed"] and resumed["start_iteration"] == stopped_at
-    assert _untimed(_records(out)) == _untimed(_records(straight))
+    assert untimed(read_metrics(out)) == untimed(read_metrics(straight))
     final = [p for p in (out / "checkpoints" / "iter_0000200").iterdir() if p.suffix == ".distcp"]
     assert final
     for shard in final:
@@ -123,7 +87,7 @@ def test_distributed_optimizer_on_two_ranks_trains_and_resumes_bitwise(corpus_ro
     shutil.rmtree(tmp_path / "relaunched" / "checkpoints" / "iter_0000008")  # as if killed after step 4's save
     resumed = train_tiny(corpus, tmp_path / "relaunched", train_cfg=sharded)
     assert resumed["start_iteration"] == 4
-    assert _untimed(_records(tmp_path / "relaunched")) == _untimed(_records(tmp_path / "two"))
+    assert untimed(read_metrics(tmp_path / "relaunched")) == untimed(read_metrics(tmp_path / "two"))
     a, b = (tmp_path / d / "checkpoints" / "iter_0000008" for d in ("two", "relaunched"))
     shards = sorted(p.name for p in a.iterdir() if p.suffix == ".distcp")
     assert len(shards) == 4  # two ranks write their own files

@@ -16,11 +16,10 @@ from pipeline.config import PrecisionConfig, ScheduleConfig
 from pipeline.errors import ConfigError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_runner import FP32, MODEL, SCHEDULE, TRAIN, train_tiny, write_corpus  # noqa: E402
+from train_runner import (  # noqa: E402
+    FP32, MEGATRON_NOISE, MODEL, SCHEDULE, TRAIN, read_metrics, train_tiny, untimed, write_corpus)
 
-# megatron-core 0.16 deprecation chatter (per layer, per step); not ours to fix.
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:megatron.*"),
-              pytest.mark.filterwarnings("ignore:.*(Apex|Transformer Engine).*:UserWarning")]
+pytestmark = [pytest.mark.filterwarnings(f) for f in MEGATRON_NOISE]
 
 
 @pytest.fixture(scope="module")
@@ -29,19 +28,6 @@ def corpus(tmp_path_factory) -> dict:
 
 
 _train = train_tiny
-
-
-def _records(out_dir: Path, kind: str) -> list[dict]:
-    lines = (out_dir / "metrics.jsonl").read_text().splitlines()
-    return [r for r in map(json.loads, lines) if r["kind"] == kind]
-
-
-TIMING_KEYS = ("tokens_per_s", "tflops", "mfu")
-
-
-def _untimed(records: list[dict]) -> list[dict]:
-    """Metrics records without the wall-clock figures (which differ between any two runs)."""
-    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +40,7 @@ def trained(corpus, tmp_path_factory) -> tuple[Path, dict]:
 # ----------------------------------------------------------------------------- tests
 def test_loss_decreases_and_outputs_are_written(trained):
     out_dir, stats = trained
-    train_records = _records(out_dir, "train")
+    train_records = read_metrics(out_dir, "train")
     assert [r["step"] for r in train_records] == [5, 10, 15, 20, 25, 30]
     first, last = train_records[0]["loss"], train_records[-1]["loss"]
     assert first > 5.0 and last < first - 1.0, (first, last)  # seen: 6.07 -> 4.36
@@ -62,7 +48,7 @@ def test_loss_decreases_and_outputs_are_written(trained):
     for r in train_records:
         assert r["lr"] > 0 and math.isfinite(r["grad_norm"]) and r["tokens_per_s"] > 0
         assert r["tflops"] > 0 and r["mfu"] is None  # no peak known for a CPU
-    evals = _records(out_dir, "eval")
+    evals = read_metrics(out_dir, "eval")
     assert [r["step"] for r in evals] == [15, 30]
     for domain in ("a", "b"):
         assert evals[1]["eval_loss"][domain] < evals[0]["eval_loss"][domain], evals
@@ -131,12 +117,12 @@ def test_weights_only_start(trained, corpus, tmp_path):
     stats = _train(corpus, tmp_path / "cpt", init_from=trained[0], train_iters=1,  # a run dir: its newest
                    train_cfg=replace(TRAIN, eval_interval=0, peak_tflops=0.5))
     assert stats["start_iteration"] == 0 and not stats["resumed"] and stats["init_from"] == str(base_ckpt)
-    first = _records(tmp_path / "cpt", "train")[0]
+    first = read_metrics(tmp_path / "cpt", "train")[0]
     assert first["step"] == 1
     assert first["mfu"] == pytest.approx(first["tflops"] / 0.5)  # train.peak_tflops given
     assert first["tflops"] == pytest.approx(training_flops_per_token(MODEL, 512) * first["tokens_per_s"] / 1e12)
     assert first["lr"] == pytest.approx(lr_at(SCHEDULE, 1, 1))  # the new run's own schedule
-    scratch_first = _records(trained[0], "train")[0]["loss"]  # mean of steps 1-5 from random init
+    scratch_first = read_metrics(trained[0], "train")[0]["loss"]  # mean of steps 1-5 from random init
     assert first["loss"] < scratch_first - 1.0  # the trained base model, not a random one
     with distributed_session(torch.device("cpu"), seed=1):
         model = build_model(MODEL, 512, FP32, "cpu")
@@ -264,7 +250,7 @@ def test_resume_is_bitwise_identical(dtype, distributed_optimizer, corpus, tmp_p
     resumed = _train(corpus, tmp_path / "resumed", train_cfg=cfg, precision_cfg=precision)
     assert resumed["resumed"] and resumed["start_iteration"] == 3
 
-    assert _untimed(_records(tmp_path / "resumed", "train")) == _untimed(_records(tmp_path / "straight", "train"))
+    assert untimed(read_metrics(tmp_path / "resumed", "train")) == untimed(read_metrics(tmp_path / "straight", "train"))
     assert resumed["eval_loss"] == straight["eval_loss"]
     a = dist_checkpointing.load_common_state_dict(str(tmp_path / "straight" / "checkpoints" / "iter_0000006"))
     b = dist_checkpointing.load_common_state_dict(str(tmp_path / "resumed" / "checkpoints" / "iter_0000006"))

@@ -13,6 +13,7 @@ before it runs, so a test can signal the process mid-run; the steps themselves a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -111,6 +112,57 @@ def train_tiny(corpus, out_dir, **kwargs):
     return run_training(args["train_cfg"].nproc_per_node, **args, train_blend=corpus["blend"],
                         valid_prefixes=corpus["valid"], tokenizer_path=corpus["tokenizer"], out_dir=Path(out_dir),
                         progress=False, **kwargs)
+
+
+RUNNER = Path(__file__).resolve()
+TIMING_KEYS = ("tokens_per_s", "tflops", "mfu")  # wall-clock figures: differ between any two runs
+# megatron-core 0.16 deprecation chatter (per layer, per step) and its TE/Apex fallback notes; not ours to fix.
+MEGATRON_NOISE = ["ignore::DeprecationWarning:megatron.*", "ignore:.*(Apex|Transformer Engine).*:UserWarning"]
+
+
+def read_metrics(out_dir: Path, kind: str | None = None) -> list[dict]:
+    """The run's ``metrics.jsonl`` records (of one ``kind``: train or eval)."""
+    records = [json.loads(line) for line in (Path(out_dir) / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in records if kind is None or r["kind"] == kind]
+
+
+def untimed(records: list[dict]) -> list[dict]:
+    """Records without the wall-clock figures, for comparing two runs."""
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
+
+
+def signal_mid_run(corpus_root: Path, out: Path, cfg: TrainConfig, sig: int, slow_step_s: float = 0.0,
+                   timeout: float = 180) -> tuple[int, str]:
+    """Train ``cfg`` in a subprocess (this file), send ``sig`` once it has written its first train
+    record; returns its exit code and stderr.
+
+    The process gets its own session. SIGKILL goes to the whole group, as a scheduler's kill does:
+    megatron's checkpoint writer leaves a multiprocessing manager behind that would hold the pipes.
+    """
+    import os
+    import signal
+    import subprocess
+
+    overrides = json.dumps(dataclasses.asdict(cfg))
+    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out), overrides, str(slow_step_s)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline and proc.poll() is None:
+            metrics = Path(out) / "metrics.jsonl"
+            if metrics.exists() and '"train"' in metrics.read_text():
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        (os.killpg if sig == signal.SIGKILL else os.kill)(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=timeout)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the process and anything it left behind
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return proc.returncode, stderr
 
 
 def main(argv: list[str]) -> int:
