@@ -74,6 +74,9 @@ def test_crash_mid_save_leaves_previous_checkpoint(corpus_root, straight, tmp_pa
     root = tmp_path / "checkpoints"
     assert (root / "iter_0000008.tmp").is_dir()  # the half-written save
     assert latest_checkpoint(root).name == "iter_0000004"
+    (root / "iter_0000012").mkdir()  # an iter_N without its meta (e.g. copied by hand): not a checkpoint
+    (root / "iter_0000012" / "junk.distcp").write_bytes(b"x")
+    assert latest_checkpoint(root).name == "iter_0000004"
     resumed = train_tiny(corpus, tmp_path, train_cfg=cfg)
     assert resumed["resumed"] and resumed["start_iteration"] == 4
     assert not list(root.glob("*.tmp"))  # cleaned up by the next save
@@ -156,5 +159,14 @@ def test_guard_redelivers_a_signal_it_did_not_act_on():
                 os.kill(os.getpid(), signal.SIGUSR1)
                 raise RuntimeError("the block failed")
         assert seen == [signal.SIGUSR1]  # not re-delivered when the block raised
+        with PreemptionGuard() as outer:  # a rank signalled while still importing
+            os.kill(os.getpid(), signal.SIGUSR1)
+            with PreemptionGuard() as inner:
+                assert inner.received == signal.SIGUSR1 and outer.received is None  # taken over
+            assert outer.received == signal.SIGUSR1  # not acted on: handed back
+            with pytest.raises(RuntimeError), PreemptionGuard():  # acted on (the loop raised)
+                raise RuntimeError("preempted")
+            assert outer.received is None
+        assert seen == [signal.SIGUSR1]  # consumed: nothing re-delivered
     finally:
         signal.signal(signal.SIGUSR1, previous)

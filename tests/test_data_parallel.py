@@ -5,7 +5,7 @@ and resume together bit for bit, and fail cleanly."""
 
 from __future__ import annotations
 
-import json
+import os
 import signal
 import subprocess
 import sys
@@ -43,7 +43,7 @@ def test_two_ranks_train_what_one_does(corpus_root, tmp_path):
         else:
             assert b["eval_loss"] == pytest.approx(a["eval_loss"], rel=1e-5)
     assert [it for it, _ in list_checkpoints(tmp_path / "two" / "checkpoints")] == [8]
-    assert json.loads((tmp_path / "two" / "launch" / "result.json").read_text())["ok"]
+    assert not (tmp_path / "two" / "launch").exists()  # spec and results are cleaned up
 
 
 def test_two_ranks_preempted_together_and_resumed_bitwise(corpus_root, tmp_path):
@@ -95,6 +95,37 @@ def test_distributed_optimizer_on_two_ranks_trains_and_resumes_bitwise(corpus_ro
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
+def test_a_signal_while_ranks_start_is_a_preemption(corpus_root, tmp_path):
+    """SIGTERM while the ranks are still importing megatron: a preemption (exit 143), not a crash."""
+    import subprocess
+    import time
+
+    from train_runner import RUNNER
+
+    out = tmp_path / "run"
+    cfg = replace(CFG, train_iters=200, log_interval=5, eval_interval=100, nproc_per_node=2)
+    proc = subprocess.Popen([sys.executable, str(RUNNER), str(corpus_root), str(out),
+                             __import__("json").dumps(__import__("dataclasses").asdict(cfg))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not (out / "launch" / "spec.json").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        time.sleep(0.5)  # the ranks are starting: importing torch and megatron
+        os.kill(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=180)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    assert proc.returncode == 143, stderr[-3000:]
+    assert "stopped by SIGTERM" in stderr
+    steps = [it for it, _ in list_checkpoints(out / "checkpoints")]
+    assert steps == [] or steps[0] < 200  # a checkpoint after the first step(s), or none if never started
+
+
 def test_rank_errors_come_back_as_one_clear_error(corpus_root, tmp_path):
     corpus = {**write_corpus(corpus_root), "tokenizer": str(tmp_path / "missing-tokenizer.json")}
     with pytest.raises(InputError, match="tokenizer not found"):
@@ -116,8 +147,8 @@ def test_a_dead_rank_does_not_leave_the_others_hanging():
     """One rank exits with an error while the other blocks (as in a collective): it is killed after the grace."""
     from pipeline.train.launch import _wait
 
-    crashed = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
-    blocked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    crashed = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"], start_new_session=True)
+    blocked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
     t0 = time.monotonic()
     assert _wait([crashed, blocked], grace_s=0.5) == [3, -signal.SIGKILL]
     assert time.monotonic() - t0 < 30
@@ -131,3 +162,5 @@ def test_preempted_error_survives_the_process_boundary():
     assert isinstance(exc, TrainingPreempted) and exc.exit_code == 138 and exc.iteration == 7
     other = _error_from({"ok": False, "error": "ConfigError", "message": "bad key", "exit_code": 2})
     assert isinstance(other, ConfigError) and str(other) == "bad key"
+    bug = _error_from({"ok": False, "rank": 1, "error": "ValueError", "message": "nan in grads", "exit_code": 1})
+    assert isinstance(bug, RuntimeError) and "rank 1 failed: ValueError: nan in grads" in str(bug)

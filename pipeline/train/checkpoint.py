@@ -158,7 +158,9 @@ def save_checkpoint(root: str | Path, model, optimizer, scheduler, iteration: in
     if first_rank:
         (tmp / META_NAME).write_text(json.dumps({**meta, "iteration": iteration}, indent=2, sort_keys=True))
         _fsync_tree(tmp)
-        tmp.rename(final)  # fails (directory not empty) rather than replace an existing checkpoint
+        if final.exists():  # an iter_N without its meta file (not a checkpoint): make way
+            final.rename(final.with_name(final.name + ".deleting"))
+        tmp.rename(final)
         _fsync(root)  # the rename itself
         prune_checkpoints(root, keep)
     _barrier()

@@ -71,8 +71,9 @@ def init_distributed(device: torch.device) -> None:
         rank, world_size = 0, 1
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
                           RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+    extra = {} if device.type == "cpu" else {"device_id": torch.device("cuda", torch.cuda.current_device())}
     torch.distributed.init_process_group(backend="gloo" if device.type == "cpu" else "nccl",
-                                         rank=rank, world_size=world_size)
+                                         rank=rank, world_size=world_size, **extra)
     parallel_state.initialize_model_parallel(1, 1)  # tensor and pipeline parallel 1: data parallel only
     # megatron's rerun state machine (result validation; off). Initialised explicitly, since
     # implicit initialisation warns; the explicit one announces itself at WARNING, so mute that.

@@ -7,9 +7,10 @@ With more, it starts ``python -m pipeline.train.worker`` once per rank (torch's 
 
 * forwards SIGTERM and SIGUSR1 to every rank, so a preempted job checkpoints collectively and
   this process raises the same :class:`TrainingPreempted` as a single-process run;
-* stops the other ranks ``RANK_EXIT_GRACE_S`` after one exits with an error, instead of leaving
-  them blocked in a collective forever;
-* returns rank 0's stats, or re-raises rank 0's error (a clear one-line ``CptError``).
+* stops the other ranks ``RANK_EXIT_GRACE_S`` after one exits, instead of leaving them blocked
+  in a collective forever; each rank runs in its own process group, which is killed at the end;
+* returns rank 0's stats, or re-raises the error a rank reported (a preemption first; a
+  ``CptError`` stays a one-line ``CptError``).
 
 On a CPU (tests, CI) the ranks use gloo and split the cores between them.
 """
@@ -23,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -31,9 +33,10 @@ from pipeline import errors
 from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
 from pipeline.errors import ConfigError, CptError
 from pipeline.train.preemption import PREEMPTION_SIGNALS, TrainingPreempted
+from pipeline.train.worker import result_path
 
 RANK_EXIT_GRACE_S = 60.0
-LAUNCH_DIR = "launch"  # inside the run's output directory: spec.json, result.json
+LAUNCH_DIR = "launch"  # inside the run's output directory while the ranks run: spec.json, result-<rank>.json
 _CONFIG_TYPES = {"model_cfg": ModelConfig, "train_cfg": TrainConfig, "schedule_cfg": ScheduleConfig,
                  "precision_cfg": PrecisionConfig}
 
@@ -73,12 +76,15 @@ def decode_spec(spec: dict) -> dict:
     return kwargs
 
 
-def _error_from(result: dict) -> CptError:
-    """Rebuild the error rank 0 reported."""
+def _error_from(result: dict) -> Exception:
+    """Rebuild the error a rank reported: the same CptError (one clear line), else a RuntimeError."""
     if result["error"] == "TrainingPreempted":
         return TrainingPreempted(result["signum"], result["iteration"], result["checkpoint"])
-    cls = getattr(errors, result["error"], CptError)
-    exc = cls(result["message"]) if isinstance(cls, type) and issubclass(cls, CptError) else CptError(result["message"])
+    cls = getattr(errors, result["error"], None)
+    if not (isinstance(cls, type) and issubclass(cls, CptError)):
+        return RuntimeError(f"training rank {result.get('rank', '?')} failed: {result['error']}: "
+                            f"{result['message']} (its traceback is above)")
+    exc = cls(result["message"])
     exc.exit_code = result.get("exit_code", 2)
     return exc
 
@@ -107,96 +113,114 @@ def _check_resources(nproc: int, train_cfg: TrainConfig) -> str:
     return device
 
 
-def rank_env(rank: int, nproc: int, port: int, device: str) -> dict:
+def rank_env(rank: int, nproc: int, port: int) -> dict:
     env = {**os.environ, "CPT_DIST_WORKER": "1", "RANK": str(rank), "LOCAL_RANK": str(rank),
            "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc), "MASTER_ADDR": "127.0.0.1",
-           "MASTER_PORT": str(port)}
-    if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+           "MASTER_PORT": str(port), "CPT_LAUNCHER_PID": str(os.getpid())}
+    if "OMP_NUM_THREADS" not in os.environ:  # the ranks share the node's cores (CPU-side work on a GPU too)
         env["OMP_NUM_THREADS"] = str(max(1, len(os.sched_getaffinity(0)) // nproc))
     return env
 
 
 def launch_ranks(nproc: int, train_kwargs: dict) -> dict:
-    """Run ``train`` on ``nproc`` local ranks; returns rank 0's stats or raises its error."""
-    device = _check_resources(nproc, train_kwargs["train_cfg"])
+    """Run ``train`` on ``nproc`` local ranks; returns rank 0's stats or raises the error that stopped them."""
+    _check_resources(nproc, train_kwargs["train_cfg"])
     launch_dir = Path(train_kwargs["out_dir"]) / LAUNCH_DIR
-    launch_dir.mkdir(parents=True, exist_ok=True)
-    spec_path, result_path = launch_dir / "spec.json", launch_dir / "result.json"
+    if launch_dir.exists():
+        shutil.rmtree(launch_dir)  # results of an earlier launch
+    launch_dir.mkdir(parents=True)
+    spec_path = launch_dir / "spec.json"
     spec_path.write_text(json.dumps(encode_spec(train_kwargs), indent=2))
-    result_path.unlink(missing_ok=True)
     port = _free_port()
-    with _ForwardSignals() as procs:  # handlers first: no window in which a signal kills only us
+    with _ForwardSignals() as ranks:  # handlers first: no window in which a signal kills only us
         for rank in range(nproc):
-            procs.append(subprocess.Popen([sys.executable, "-m", "pipeline.train.worker", str(spec_path)],
-                                          env=rank_env(rank, nproc, port, device), preexec_fn=_die_with_parent))
-        returncodes = _wait(procs)
-    if result_path.exists():
-        result = json.loads(result_path.read_text())
-        if result["ok"]:
-            return result["stats"]
-        raise _error_from(result)
-    failed = {rank: rc for rank, rc in enumerate(returncodes) if rc != 0}
-    raise RuntimeError(f"data-parallel training failed without a result from rank 0: exit codes by rank "
-                       f"{failed} (the ranks' tracebacks are above)")
-
-
-def _load_prctl():
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except OSError:  # not Linux (glibc): ranks may outlive a launcher killed by SIGKILL
-        return None
-
-
-_PRCTL = _load_prctl()  # loaded here, not in the forked child (no dlopen between fork and exec)
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: have Linux SIGKILL this rank if the launcher dies (even by SIGKILL)."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+            ranks.start([sys.executable, "-m", "pipeline.train.worker", str(spec_path)],
+                        env=rank_env(rank, nproc, port))
+        returncodes = _wait(ranks.procs)
+    results = {rank: json.loads(path.read_text()) for rank in range(nproc)
+               if (path := result_path(spec_path, rank)).exists()}
+    shutil.rmtree(launch_dir, ignore_errors=True)
+    if results.get(0, {}).get("ok"):
+        if ranks.received:  # the ranks finished before acting on it: pass it on here, never swallow it
+            signal.raise_signal(ranks.received)
+        return results[0]["stats"]
+    failed = [results[r] for r in sorted(results) if not results[r]["ok"]]
+    preempted = [r for r in failed if r["error"] == "TrainingPreempted"]
+    if preempted or failed:
+        raise _error_from((preempted or failed)[0])
+    codes = {rank: rc for rank, rc in enumerate(returncodes) if rc != 0}
+    if ranks.received and all(rc == -ranks.received for rc in codes.values()):
+        exc = CptError(f"training stopped by {signal.Signals(ranks.received).name} before it started; "
+                       f"there is no checkpoint yet: rerun to start again")
+        exc.exit_code = 128 + ranks.received  # as for a preemption
+        raise exc
+    raise RuntimeError(f"data-parallel training failed without a result: exit codes by rank {codes} "
+                       f"(the ranks' tracebacks are above)")
 
 
 class _ForwardSignals:
-    """``with _ForwardSignals() as procs:`` forwards SIGTERM/SIGUSR1 to every process in ``procs``."""
+    """``with _ForwardSignals() as ranks:`` forwards SIGTERM/SIGUSR1 to every rank started with
+    ``ranks.start`` (also to ranks started after the signal), and records it in ``ranks.received``.
+
+    On an error (KeyboardInterrupt, a failed start) the ranks are killed.
+    """
 
     def __init__(self):
         self.procs: list[subprocess.Popen] = []
+        self.received: int | None = None
         self._previous: dict = {}
 
+    def start(self, cmd: list[str], env: dict) -> None:
+        # Own session: killing a rank's group also ends what it started (megatron's checkpoint writer).
+        proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+        self.procs.append(proc)
+        if self.received is not None:
+            proc.send_signal(self.received)
+
     def _forward(self, signum, frame) -> None:
+        self.received = self.received or signum
         for proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signum)
 
-    def __enter__(self) -> list[subprocess.Popen]:
+    def __enter__(self) -> "_ForwardSignals":
         if threading.current_thread() is threading.main_thread():
             self._previous = {sig: signal.signal(sig, self._forward) for sig in PREEMPTION_SIGNALS}
-        return self.procs
+        return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:  # KeyboardInterrupt or a failed start: take the ranks down with us
             for proc in self.procs:
-                if proc.poll() is None:
-                    proc.kill()
+                _kill_group(proc)
                 proc.wait()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
         return False
 
 
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the rank's process group (it leads one), or the rank alone if it does not."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        if proc.poll() is None:
+            proc.kill()
+
+
 def _wait(procs: list[subprocess.Popen], grace_s: float | None = None) -> list[int]:
-    """Wait for every rank; ``grace_s`` (default RANK_EXIT_GRACE_S) after one fails, kill the rest."""
+    """Wait for every rank; ``grace_s`` (default RANK_EXIT_GRACE_S) after one has exited, kill the
+    rest (they are blocked in a collective with a rank that is gone); returns the exit codes."""
     grace_s = RANK_EXIT_GRACE_S if grace_s is None else grace_s
-    failed_at = None
+    first_exit = None
     while any(proc.poll() is None for proc in procs):
-        if failed_at is None and any(proc.returncode not in (None, 0) for proc in procs):
-            failed_at = time.monotonic()
-        if failed_at is not None and time.monotonic() - failed_at > grace_s:
+        if first_exit is None and any(proc.returncode is not None for proc in procs):
+            first_exit = time.monotonic()
+        if first_exit is not None and time.monotonic() - first_exit > grace_s:
             for proc in procs:
                 if proc.poll() is None:
-                    proc.kill()  # blocked in a collective with a rank that is gone
+                    _kill_group(proc)
         time.sleep(0.1)
+    for proc in procs:
+        _kill_group(proc)  # whatever a rank left behind
     return [proc.wait() for proc in procs]

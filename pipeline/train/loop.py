@@ -286,7 +286,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
     if resume_from is not None:
         meta = read_meta(resume_from)
         check_compatible(meta, model_dict, resume_from)
-        changed = sorted(k for k in run if meta.get("run", {}).get(k) != run[k])
+        saved = meta.get("run", {})
+        if "optimizer" in saved:  # written before train.distributed_optimizer existed: it was off
+            saved = {**saved, "optimizer": {"distributed_optimizer": False, **saved["optimizer"]}}
+        changed = sorted(k for k in run if saved.get(k) != run[k])
         if changed:
             raise ConfigError(
                 f"cannot resume {resume_from}: {', '.join(changed)} changed since it was written; "
@@ -328,8 +331,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         def save(step: int) -> Path:
             # The losses of a logging window still open go with the checkpoint, so a resumed run logs
             # the same window means as an uninterrupted one.
+            # (Every rank saves the same common state: the slowest rank's time.)
+            slowest = _all_reduce([window_time], device, torch.distributed.ReduceOp.MAX)[0]
             return save_checkpoint(ckpt_root, model, optimizer, scheduler, step, meta, keep=train_cfg.keep_checkpoints,
-                                   loop_state={"window_losses": window_losses, "window_time": window_time})
+                                   loop_state={"window_losses": window_losses, "window_time": slowest})
 
         log = MetricsLog(out_dir, start_iter) if rank == 0 else _NoLog()
         bar = tqdm(total=total_steps, initial=start_iter, disable=not progress or rank != 0, desc="train", unit="step",

@@ -33,10 +33,14 @@ class PreemptionGuard:
     """``with PreemptionGuard() as guard:`` records SIGTERM/SIGUSR1 in ``guard.received`` (None = none yet).
 
     Handlers can only be installed from the main thread; elsewhere the guard does nothing (and
-    signals keep their default effect). The previous handlers are restored on exit, and a signal
-    that arrived but was not acted on (the block ended normally) is delivered again to them, so a
-    scheduler's stop request is never swallowed.
+    signals keep their default effect). Guards nest: an inner guard takes over a signal the outer
+    one already holds (a rank signalled while it was still importing stops after its first step),
+    and hands back one it did not act on. The outermost guard restores the previous handlers and
+    delivers a signal nobody acted on (the block ended normally) to them again, so a scheduler's
+    stop request is never swallowed.
     """
+
+    _active: list["PreemptionGuard"] = []  # the guards open on the main thread, outermost first
 
     def __init__(self, signals=PREEMPTION_SIGNALS):
         self.signals = tuple(signals)
@@ -49,15 +53,24 @@ class PreemptionGuard:
 
     def __enter__(self) -> "PreemptionGuard":
         if threading.current_thread() is threading.main_thread():
+            if self._active:  # take over what the enclosing guard holds
+                self.received, self._active[-1].received = self._active[-1].received, None
             for sig in self.signals:
                 self._previous[sig] = signal.signal(sig, self._handle)
+            self._active.append(self)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        if not self._previous:  # not installed (not the main thread)
+            return False
         for sig, handler in self._previous.items():
             # None: the handler was not set from Python and cannot be restored; use the default.
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-        installed, self._previous = bool(self._previous), {}
-        if installed and exc_type is None and self.received is not None:
-            signal.raise_signal(self.received)
+        self._previous = {}
+        self._active.remove(self)
+        if exc_type is None and self.received is not None:  # not acted on
+            if self._active:
+                self._active[-1].received = self._active[-1].received or self.received
+            else:
+                signal.raise_signal(self.received)
         return False
