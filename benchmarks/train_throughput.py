@@ -2,10 +2,11 @@
 
     # the issue's GPU check (one H100/H200): BF16 vs FP8 at width 4096
     python benchmarks/train_throughput.py --preset wide4096 --precisions bf16,fp8:delayed,fp8:tensorwise
-    # the same code path on a CPU (smoke run; no FP8 without TransformerEngine on a GPU)
-    .venv/bin/python benchmarks/train_throughput.py --preset tiny --device cpu --precisions fp32,bf16
+    # the same code path on a CPU (smoke run; no FP8 without TransformerEngine on a GPU), 1 and 2 ranks
+    .venv/bin/python benchmarks/train_throughput.py --preset tiny --device cpu --precisions fp32,bf16 --nprocs 1,2
 
-Every run goes through ``pipeline.train.loop.train`` (megatron DDP, megatron's optimizer with fp32
+Every run goes through ``pipeline.train.launch.run_training`` on ``--nprocs`` data-parallel ranks
+(megatron DDP, megatron's optimizer with fp32
 master weights, the rewarm-cosine schedule, the TE layer spec when TransformerEngine imports) on the
 same synthetic data, one after another in this process. The data is a learnable token stream
 (mostly ``next = previous + 1``) so the loss columns mean something. Tokens/s and MFU are taken
@@ -80,34 +81,38 @@ def parse_precision(spec: str) -> PrecisionConfig:
 
 
 def run_one(preset: dict, precision: PrecisionConfig, data: dict, steps: int, warmup: int, device: str,
-            out_dir: Path) -> dict:
+            out_dir: Path, nproc: int = 1) -> dict:
+    """One training run on ``nproc`` data-parallel ranks (peak memory is measured for one rank only)."""
     import torch
 
-    from pipeline.train.loop import train
+    from pipeline.train.launch import run_training
 
     model = preset["model"]
     train_cfg = TrainConfig(train_iters=steps, micro_batch_size=preset["micro_batch"],
                             global_batch_size=preset["global_batch"], eval_interval=steps, eval_iters=1,
-                            log_interval=1, save_interval=0, keep_checkpoints=1, device=device)
+                            log_interval=1, save_interval=0, keep_checkpoints=1, device=device,
+                            nproc_per_node=nproc)
     schedule = ScheduleConfig(name="rewarm_cosine", peak_lr=3e-4, min_lr_ratio=0.1, warmup_fraction=0.1)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    stats = train(model, train_cfg, schedule, precision, train_blend=[(1.0, data["train"])],
-                  valid_prefixes={"valid": data["valid"]}, tokenizer_path=data["tokenizer"], out_dir=out_dir,
-                  progress=False)
+    stats = run_training(nproc, model_cfg=model, train_cfg=train_cfg, schedule_cfg=schedule, precision_cfg=precision,
+                         train_blend=[(1.0, data["train"])], valid_prefixes={"valid": data["valid"]},
+                         tokenizer_path=data["tokenizer"], out_dir=out_dir, progress=False)
     records = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
     timed = [r for r in records if r["kind"] == "train" and r["step"] > warmup]
     tokens_per_step = preset["global_batch"] * model.seq_length
     seconds = sum(tokens_per_step / r["tokens_per_s"] for r in timed)
     tokens_per_s = len(timed) * tokens_per_step / seconds
-    tflops = tokens_per_s * stats["model_flops_per_token"] / 1e12
+    tflops = tokens_per_s * stats["model_flops_per_token"] / nproc / 1e12  # per device
     train_losses = [r["loss"] for r in records if r["kind"] == "train"]
     return {
         "precision": precision.dtype + (f":{precision.fp8_recipe}" if precision.dtype == "fp8" else ""),
+        "ranks": nproc,
         "tokens_per_s": tokens_per_s,
         "tflops": tflops,
         "mfu": tflops / stats["peak_tflops"] if stats["peak_tflops"] else None,
-        "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None,
+        "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() and nproc == 1
+        else None,
         "first_loss": train_losses[0],
         "final_loss": train_losses[-1],
         "eval_loss": stats["eval_loss"]["valid"],
@@ -119,6 +124,7 @@ def main() -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="wide4096")
     parser.add_argument("--precisions", default="bf16,fp8:delayed,fp8:tensorwise",
                         help="comma-separated: fp32, bf16, fp8:delayed|tensorwise|blockwise")
+    parser.add_argument("--nprocs", default="1", help="comma-separated data-parallel rank counts, e.g. 1,2")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=10, help="steps left out of the throughput figure")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -137,27 +143,29 @@ def main() -> None:
         data = write_data(Path(tmp) / "data", preset["vocab"], train_tokens=int(1.2 * args.steps * tokens_per_step),
                           valid_tokens=4 * tokens_per_step)
         print(f"data: {time.time() - t0:.1f}s; preset {args.preset}: {preset['model']}", flush=True)
-        for spec in args.precisions.split(","):
-            precision = parse_precision(spec.strip())
+        runs = [(int(n), spec.strip()) for n in args.nprocs.split(",") for spec in args.precisions.split(",")]
+        for nproc, spec in runs:
+            precision = parse_precision(spec)
             t0 = time.time()
+            run_dir = Path(tmp) / f"{spec}-{nproc}"
             try:
-                row = run_one(preset, precision, data, args.steps, args.warmup, args.device, Path(tmp) / spec)
+                row = run_one(preset, precision, data, args.steps, args.warmup, args.device, run_dir, nproc)
             except CptError as exc:
-                print(f"{spec}: skipped: {exc}", flush=True)
+                print(f"{spec}: skipped: {exc} ({nproc} rank(s))", flush=True)
                 continue
             finally:
-                shutil.rmtree(Path(tmp) / spec, ignore_errors=True)  # ~14 bytes/parameter of checkpoint
+                shutil.rmtree(run_dir, ignore_errors=True)  # ~14 bytes/parameter of checkpoint
             row["wall_s"] = time.time() - t0
             rows.append(row)
             print(json.dumps(row), flush=True)
 
     base = next((r for r in rows if r["precision"] == "bf16"), rows[0] if rows else None)
-    print(f"\n{'precision':<15} {'tok/s':>10} {'vs bf16':>8} {'TFLOP/s':>8} {'MFU':>6} {'mem GiB':>8} "
-          f"{'loss@1':>7} {'loss@end':>8} {'eval':>7}")
+    print(f"\n{'precision':<15} {'ranks':>5} {'tok/s':>10} {'vs base':>8} {'TFLOP/s':>8} {'MFU':>6} {'mem GiB':>8} "
+          f"{'loss@1':>7} {'loss@end':>8} {'eval':>7}   (base: the first bf16 row; TFLOP/s and MFU per device)")
     for r in rows:
         mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "-"
         mem = f"{r['peak_mem_gib']:.1f}" if r["peak_mem_gib"] is not None else "-"
-        print(f"{r['precision']:<15} {r['tokens_per_s']:>10,.0f} {r['tokens_per_s'] / base['tokens_per_s']:>7.2f}x "
+        print(f"{r['precision']:<15} {r['ranks']:>5} {r['tokens_per_s']:>10,.0f} {r['tokens_per_s'] / base['tokens_per_s']:>7.2f}x "
               f"{r['tflops']:>8.1f} {mfu:>6} {mem:>8} {r['first_loss']:>7.3f} {r['final_loss']:>8.3f} "
               f"{r['eval_loss']:>7.3f}")
     if args.json:

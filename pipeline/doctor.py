@@ -110,19 +110,19 @@ def training_plan_checks(cfg: CptConfig) -> int:
     import torch
 
     from pipeline.train.flops import peak_tflops
+    from pipeline.train.launch import check_resources
     from pipeline.train.model import have_transformer_engine
 
     failures = 0
     t, precision = cfg.train, cfg.precision
     device = "cuda" if t.device == "cuda" or (t.device == "auto" and torch.cuda.is_available()) else "cpu"
-    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if device == "cuda" and gpus < t.nproc_per_node:
-        _line(False, "train.nproc_per_node", f"{t.nproc_per_node} ranks but {gpus} GPU(s) visible; "
-                                             f"set train.nproc_per_node<={gpus}")
-        failures += 1
-    else:
+    try:
+        check_resources(t.nproc_per_node, t)
         _line(True, "train.nproc_per_node", f"{t.nproc_per_node} rank(s) on {device}"
               + (" (distributed optimizer)" if t.distributed_optimizer else ""))
+    except CptError as exc:
+        _line(False, "train.nproc_per_node", str(exc))
+        failures += 1
     if precision.dtype == "fp8" and (device != "cuda" or not have_transformer_engine()):
         _line(False, "precision=fp8", "needs TransformerEngine on a GPU; use precision=bf16, or the NGC image "
                                       "(docker/Dockerfile.gpu) on a GPU node")

@@ -133,14 +133,14 @@ def test_rank_errors_come_back_as_one_clear_error(corpus_root, tmp_path):
 
 
 def test_resources_are_checked_before_starting_ranks():
-    from pipeline.train.launch import _check_resources
+    from pipeline.train.launch import check_resources
 
     with pytest.raises(ConfigError, match="train.global_batch_size"):
         TrainConfig(micro_batch_size=4, global_batch_size=8, nproc_per_node=3)
     if not __import__("torch").cuda.is_available():
         with pytest.raises(ConfigError, match="nproc_per_node.*0 visible GPU"):
-            _check_resources(2, replace(CFG, device="cuda"))
-    assert _check_resources(2, CFG) == "cpu"
+            check_resources(2, replace(CFG, device="cuda"))
+    assert check_resources(2, CFG) == "cpu"
 
 
 def test_a_dead_rank_does_not_leave_the_others_hanging():

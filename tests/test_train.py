@@ -210,6 +210,10 @@ def test_train_twice_in_one_process(corpus, tmp_path):
     assert first["start_iteration"] == 0
     with pytest.raises(ConfigError, match="train_iters"):  # a resume must keep the schedule
         _train(corpus, tmp_path / "twice", train_cfg=short)
+    with pytest.raises(ConfigError, match="optimizer changed"):  # its state is laid out differently
+        _train(corpus, tmp_path / "twice", train_cfg=replace(short, train_iters=2, distributed_optimizer=True),
+               train_iters=2)
+    assert sorted(p.name for p in (tmp_path / "twice" / "checkpoints").iterdir()) == ["iter_0000002"]  # untouched
     second = _train(corpus, tmp_path / "again", train_cfg=short)
     assert second["start_iteration"] == 0 and math.isfinite(second["final_train_loss"])
     import torch.distributed as dist

@@ -59,5 +59,3 @@ def read_meta(path: str | Path) -> dict:
     if not is_checkpoint(path):
         raise InputError(f"no checkpoint at {path} (missing {META_NAME})")
     return json.loads((path / META_NAME).read_text())
-
-

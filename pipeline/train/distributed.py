@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import random
-import socket
 from typing import Iterator
 
 import numpy as np
@@ -26,9 +25,9 @@ from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
 from pipeline.errors import ConfigError
 from pipeline.train.cpu_compat import disable_cpu_mode, enable_cpu_mode
+from pipeline.train.launch import WORKER_ENV, free_port
 
 _ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK")
-WORKER_ENV = "CPT_DIST_WORKER"  # set by pipeline.train.launch in each rank's environment
 
 
 def is_launched_rank() -> bool:
@@ -52,12 +51,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def init_distributed(device: torch.device) -> None:
     """Start the process group and megatron's parallel state: a launched rank joins its job
     (rendezvous from the environment); any other process is a group of one on 127.0.0.1."""
@@ -69,7 +62,7 @@ def init_distributed(device: torch.device) -> None:
         rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     else:
         rank, world_size = 0, 1
-        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()),
                           RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
     extra = {} if device.type == "cpu" else {"device_id": torch.device("cuda", torch.cuda.current_device())}
     torch.distributed.init_process_group(backend="gloo" if device.type == "cpu" else "nccl",

@@ -36,6 +36,7 @@ from pipeline.train.preemption import PREEMPTION_SIGNALS, TrainingPreempted
 from pipeline.train.worker import result_path
 
 RANK_EXIT_GRACE_S = 60.0
+WORKER_ENV = "CPT_DIST_WORKER"  # "1" in each rank's environment (pipeline.train.distributed reads it)
 LAUNCH_DIR = "launch"  # inside the run's output directory while the ranks run: spec.json, result-<rank>.json
 _CONFIG_TYPES = {"model_cfg": ModelConfig, "train_cfg": TrainConfig, "schedule_cfg": ScheduleConfig,
                  "precision_cfg": PrecisionConfig}
@@ -90,18 +91,16 @@ def _error_from(result: dict) -> Exception:
 
 
 # ----------------------------------------------------------------------------- launching
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for the ranks' rendezvous)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _check_resources(nproc: int, train_cfg: TrainConfig) -> str:
-    """The device kind the ranks use; ConfigError when the node cannot hold ``nproc`` ranks."""
-    gbs, mbs = train_cfg.global_batch_size, train_cfg.micro_batch_size
-    if gbs % (mbs * nproc):
-        raise ConfigError(f"invalid value for 'train.global_batch_size': {gbs} is not a multiple of "
-                          f"train.micro_batch_size x train.nproc_per_node = {mbs} x {nproc}")
+def check_resources(nproc: int, train_cfg: TrainConfig) -> str:
+    """The device kind the ranks use; ConfigError when this node cannot hold ``nproc`` ranks.
+    (TrainConfig itself checks that the global batch splits evenly across them.)"""
     import torch
 
     device = train_cfg.device
@@ -114,7 +113,7 @@ def _check_resources(nproc: int, train_cfg: TrainConfig) -> str:
 
 
 def rank_env(rank: int, nproc: int, port: int) -> dict:
-    env = {**os.environ, "CPT_DIST_WORKER": "1", "RANK": str(rank), "LOCAL_RANK": str(rank),
+    env = {**os.environ, WORKER_ENV: "1", "RANK": str(rank), "LOCAL_RANK": str(rank),
            "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc), "MASTER_ADDR": "127.0.0.1",
            "MASTER_PORT": str(port), "CPT_LAUNCHER_PID": str(os.getpid())}
     if "OMP_NUM_THREADS" not in os.environ:  # the ranks share the node's cores (CPU-side work on a GPU too)
@@ -124,14 +123,14 @@ def rank_env(rank: int, nproc: int, port: int) -> dict:
 
 def launch_ranks(nproc: int, train_kwargs: dict) -> dict:
     """Run ``train`` on ``nproc`` local ranks; returns rank 0's stats or raises the error that stopped them."""
-    _check_resources(nproc, train_kwargs["train_cfg"])
+    check_resources(nproc, train_kwargs["train_cfg"])
     launch_dir = Path(train_kwargs["out_dir"]) / LAUNCH_DIR
     if launch_dir.exists():
         shutil.rmtree(launch_dir)  # results of an earlier launch
     launch_dir.mkdir(parents=True)
     spec_path = launch_dir / "spec.json"
     spec_path.write_text(json.dumps(encode_spec(train_kwargs), indent=2))
-    port = _free_port()
+    port = free_port()
     with _ForwardSignals() as ranks:  # handlers first: no window in which a signal kills only us
         for rank in range(nproc):
             ranks.start([sys.executable, "-m", "pipeline.train.worker", str(spec_path)],

@@ -304,7 +304,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                               f"(sha256 {base['tokenizer_sha256'][:12]}…, this run {tokenizer.sha256[:12]}…)")
         start_from = str(init_from)
 
-    flops_per_step = training_flops_per_token(model_cfg, vocab_size) * gbs * seq / dp  # per device
+    flops_per_token = training_flops_per_token(model_cfg, vocab_size)
+    flops_per_step = flops_per_token * gbs * seq / dp  # per device
     peak = device_peak_tflops(device, precision_cfg.dtype, train_cfg.peak_tflops)
 
     with distributed_session(device, train_cfg.seed), PreemptionGuard() as preemption:
@@ -400,7 +401,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         "wall_time_s": time.time() - t_start,
         "tokens_per_s": tokens_per_s,
         "s_per_step": train_time / steps_run if steps_run else 0.0,
-        "model_flops_per_token": flops_per_step * dp / (gbs * seq),
+        "model_flops_per_token": flops_per_token,
         "tflops": tflops,
         "peak_tflops": peak,
         "mfu": tflops / peak if peak and train_time > 0 else None,
