@@ -304,30 +304,73 @@ class MixConfig:
 
 
 # ----------------------------------------------------------------------------- model / train
+ROPE_SCALING_TYPES = ("none", "linear", "llama3")
+
+
+@dataclass
+class RopeScalingConfig:
+    """RoPE frequency scaling. ``llama3``: Llama 3.1's (factor, low/high frequency factors and the
+    original context length); ``linear``: position interpolation (positions / factor)."""
+
+    type: str = "none"  # none | linear | llama3
+    factor: float = 1.0
+    low_freq_factor: float = 1.0  # llama3
+    high_freq_factor: float = 4.0  # llama3
+    original_max_position_embeddings: int = 8192  # llama3
+
+    def __post_init__(self):
+        _one_of(self.type, ROPE_SCALING_TYPES, "model.rope_scaling.type")
+        _check(self.factor > 0, "model.rope_scaling.factor", "must be > 0")
+        if self.type == "llama3":
+            _check(self.high_freq_factor > self.low_freq_factor, "model.rope_scaling.high_freq_factor",
+                   "must be > low_freq_factor")
+
+
 @dataclass
 class ModelConfig:
-    """A megatron-core GPTModel in Llama form (RMSNorm, SwiGLU, RoPE, GQA)."""
+    """A megatron-core GPTModel in Llama form (RMSNorm, SwiGLU, RoPE, GQA), optionally with a
+    Mixtral-style mixture of experts (``num_experts``) and Mistral-style sliding-window attention."""
 
     name: str = "tiny"
     num_layers: int = 2
     hidden_size: int = 128
-    ffn_hidden_size: int = 344
+    ffn_hidden_size: int = 344  # with num_experts: each expert's
     num_attention_heads: int = 4
     num_query_groups: int = 2
     seq_length: int = 128
     vocab_size: Optional[int] = None  # None = the tokenizer's, padded to a multiple of 128
     untie_embeddings_and_output_weights: bool = False
-    rotary_base: int = 10000
+    rotary_base: float = 10000.0
+    rope_scaling: RopeScalingConfig = field(default_factory=RopeScalingConfig)
+    kv_channels: Optional[int] = None  # head dimension; None = hidden_size / num_attention_heads
     init_method_std: float = 0.02
     add_qkv_bias: bool = False  # Qwen2 family: bias on the query/key/value projections
     layernorm_epsilon: float = 1e-5
-
+    sliding_window: Optional[int] = None  # Mistral: a token attends to itself and the previous window-1
+    num_experts: Optional[int] = None  # Mixtral: experts per layer (None = a dense MLP)
+    moe_router_topk: int = 2
+    moe_aux_loss_coeff: float = 0.0  # load-balancing loss weight in training (0 = none)
     def __post_init__(self):
-        _check(self.hidden_size % self.num_attention_heads == 0, "model.hidden_size",
-               "must be divisible by model.num_attention_heads")
+        if isinstance(self.rope_scaling, dict):  # from a JSON spec (launch.py) or checkpoint meta
+            self.rope_scaling = RopeScalingConfig(**self.rope_scaling)
         _check(self.num_attention_heads % self.num_query_groups == 0, "model.num_query_groups",
                "must divide model.num_attention_heads")
+        if self.kv_channels is None:
+            _check(self.hidden_size % self.num_attention_heads == 0, "model.hidden_size",
+                   "must be divisible by model.num_attention_heads (or set model.kv_channels)")
+        else:
+            _check(self.kv_channels >= 1, "model.kv_channels", "must be >= 1")
         _check(self.seq_length >= 8, "model.seq_length", "must be >= 8")
+        _check(self.sliding_window is None or self.sliding_window >= 1, "model.sliding_window", "must be >= 1")
+        _check(self.num_experts is None or self.num_experts >= 2, "model.num_experts", "must be >= 2 (or null)")
+        if self.num_experts:
+            _check(1 <= self.moe_router_topk <= self.num_experts, "model.moe_router_topk",
+                   "must be in [1, num_experts]")
+        _check(self.moe_aux_loss_coeff >= 0, "model.moe_aux_loss_coeff", "must be >= 0")
+
+    @property
+    def head_dim(self) -> int:
+        return self.kv_channels or self.hidden_size // self.num_attention_heads
 
 
 @dataclass
@@ -405,6 +448,11 @@ class TrainConfig:
     # Shard fp32 master weights and Adam moments across the data-parallel ranks (megatron's
     # DistributedOptimizer, ZeRO-1): ~12 bytes/parameter less per GPU x (1 - 1/ranks).
     distributed_optimizer: bool = False
+    # Activation recomputation (megatron's): none | selective (core attention) | full (each layer
+    # keeps only its input and recomputes the rest in the backward pass).
+    recompute: str = "none"
+    # GPU memory per device for the fit check before launch; null = the detected GPU's (no check on CPU).
+    gpu_memory_gb: Optional[float] = None
     weight_decay: float = 0.1
     adam_beta1: float = 0.9
     adam_beta2: float = 0.95
@@ -421,6 +469,8 @@ class TrainConfig:
         _check(self.global_batch_size % self.micro_batch_size == 0, "train.global_batch_size",
                "must be a multiple of train.micro_batch_size")
         _one_of(self.device, ("auto", "cpu", "cuda"), "train.device")
+        _one_of(self.recompute, ("none", "selective", "full"), "train.recompute")
+        _check(self.gpu_memory_gb is None or self.gpu_memory_gb > 0, "train.gpu_memory_gb", "must be > 0 or null")
         _check(self.nproc_per_node >= 1, "train.nproc_per_node", "must be >= 1")
         _check(self.global_batch_size % (self.micro_batch_size * self.nproc_per_node) == 0,
                "train.global_batch_size", "must be a multiple of train.micro_batch_size x train.nproc_per_node")

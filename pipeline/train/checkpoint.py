@@ -241,13 +241,27 @@ def load_weights(path: str | Path, model) -> dict:
 # Keys that fix the shapes of the weights. seq_length, rotary_base and init_method_std may change
 # between a base model and its continuation (e.g. context extension).
 ARCH_KEYS = ("num_layers", "hidden_size", "ffn_hidden_size", "num_attention_heads", "num_query_groups",
-             "vocab_size", "untie_embeddings_and_output_weights")
+             "vocab_size", "untie_embeddings_and_output_weights", "kv_channels", "num_experts", "add_qkv_bias")
+_ARCH_DEFAULTS = {"kv_channels": None, "num_experts": None, "add_qkv_bias": False}  # older metas lack them
 
 
 def check_compatible(meta: dict, model_config: dict, path: str | Path) -> None:
     """Raise ConfigError when the checkpoint's architecture differs from the model being built."""
     saved = meta.get("model", {})
-    diff = [k for k in ARCH_KEYS if saved.get(k) != model_config.get(k)]
+    diff = [k for k in ARCH_KEYS
+            if saved.get(k, _ARCH_DEFAULTS.get(k)) != model_config.get(k, _ARCH_DEFAULTS.get(k))]
     if diff:
         detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs config {model_config.get(k)!r}" for k in diff)
         raise ConfigError(f"checkpoint {path} does not match the model config ({detail})")
+
+
+def save_weights(path: str | Path, model, meta: dict) -> Path:
+    """A weights-only checkpoint (no optimizer or schedule) written into the new directory ``path``;
+    its meta file is written last, so it counts only once complete. (Imported models.)"""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=False)
+    dist_checkpointing.save({"model": model.sharded_state_dict()}, str(path))
+    (path / META_NAME).write_text(json.dumps({**meta, "iteration": meta.get("iteration", 0)}, indent=2,
+                                             sort_keys=True))
+    _fsync_tree(path)
+    return path

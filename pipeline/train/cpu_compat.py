@@ -69,8 +69,15 @@ def enable_cpu_mode() -> None:
     global _MODE
     if _MODE is not None:
         return
+    from megatron.core.tensor_parallel import random as mcore_random
+
     _SAVED.update(current_device=torch.cuda.current_device, synchronize=torch.cuda.synchronize,
-                  current_stream=torch.cuda.current_stream, cuda=torch.Tensor.cuda, type=torch.Tensor.type)
+                  current_stream=torch.cuda.current_stream, cuda=torch.Tensor.cuda, type=torch.Tensor.type,
+                  get_rng=mcore_random._get_cuda_rng_state, set_rng=mcore_random._set_cuda_rng_state)
+    # Activation recomputation saves and restores the "CUDA" RNG around each recomputed block:
+    # there is none, and megatron restores the CPU generator itself.
+    mcore_random._get_cuda_rng_state = lambda *args, **kwargs: torch.get_rng_state()
+    mcore_random._set_cuda_rng_state = lambda *args, **kwargs: None
     # Device and stream queries. "cpu" is a valid ``device=`` argument everywhere megatron uses it.
     torch.cuda.current_device = lambda: "cpu"
     torch.cuda.synchronize = lambda *args, **kwargs: None
@@ -97,6 +104,9 @@ def disable_cpu_mode() -> None:
     torch.cuda.current_stream = _SAVED["current_stream"]
     torch.Tensor.cuda = _SAVED["cuda"]
     torch.Tensor.type = _SAVED["type"]
+    from megatron.core.tensor_parallel import random as mcore_random
+
+    mcore_random._get_cuda_rng_state, mcore_random._set_cuda_rng_state = _SAVED["get_rng"], _SAVED["set_rng"]
     _SAVED.clear()
 
 

@@ -38,7 +38,7 @@ PEAK_TFLOPS: list[tuple[str, dict[str, float]]] = [
 def forward_flops_per_token(model_cfg: ModelConfig, vocab_size: int) -> float:
     """Matmul FLOPs of one token's forward pass (2 per multiply-add)."""
     h, layers, s = model_cfg.hidden_size, model_cfg.num_layers, model_cfg.seq_length
-    head_dim = h // model_cfg.num_attention_heads
+    head_dim = model_cfg.head_dim
     q = model_cfg.num_attention_heads * head_dim  # query projection width
     kv = model_cfg.num_query_groups * head_dim  # key (and value) projection width (GQA)
     attention = (2 * h * (q + 2 * kv)  # QKV projection
@@ -46,6 +46,8 @@ def forward_flops_per_token(model_cfg: ModelConfig, vocab_size: int) -> float:
                  + 2 * s * q  # scores x V
                  + 2 * q * h)  # output projection
     mlp = 2 * 3 * h * model_cfg.ffn_hidden_size  # SwiGLU: gate and up (h -> ffn), down (ffn -> h)
+    if model_cfg.num_experts:  # MoE: each token runs top-k experts, plus the router
+        mlp = mlp * model_cfg.moe_router_topk + 2 * h * model_cfg.num_experts
     logits = 2 * h * vocab_size
     return float(layers * (attention + mlp) + logits)
 

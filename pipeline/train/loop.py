@@ -185,14 +185,22 @@ def _every(step: int, interval: int, last: int) -> bool:
 
 
 # ----------------------------------------------------------------------------- forward / eval
-def _per_token_loss(model, batch: dict) -> torch.Tensor:
-    """``[b, s]`` cross-entropy losses (fp32) from megatron's GPTModel given labels."""
-    return model(batch["tokens"], batch["position_ids"], batch["attention_mask"],
-                 labels=batch["labels"]).float()
+def _per_token_loss(model, batch: dict, real_vocab: int | None = None) -> torch.Tensor:
+    """``[b, s]`` cross-entropy losses (fp32). With ``real_vocab`` below the embedding's rows, the
+    padded vocabulary's logits are left out of the softmax (so they never change a loss);
+    otherwise megatron's own fused loss."""
+    if real_vocab is None:
+        return model(batch["tokens"], batch["position_ids"], batch["attention_mask"],
+                     labels=batch["labels"]).float()
+    logits = model(batch["tokens"], batch["position_ids"], batch["attention_mask"])[..., :real_vocab]
+    b, s = batch["labels"].shape
+    return torch.nn.functional.cross_entropy(logits.float().reshape(b * s, real_vocab),
+                                             batch["labels"].reshape(-1), reduction="none").view(b, s)
 
 
 @torch.no_grad()
-def _eval_losses(model, datasets: dict, num_samples: int, micro_batch_size: int, device) -> dict[str, float]:
+def _eval_losses(model, datasets: dict, num_samples: int, micro_batch_size: int, device,
+                 real_vocab: int | None = None) -> dict[str, float]:
     """Mean per-token loss on the first ``num_samples`` samples of each dataset (fixed across evals);
     the micro-batches are dealt round-robin to the data-parallel ranks."""
     rank, size = _dp_rank_size()
@@ -204,7 +212,7 @@ def _eval_losses(model, datasets: dict, num_samples: int, micro_batch_size: int,
         loss_sum, token_count = 0.0, 0.0
         for start in range(rank * micro_batch_size, n, size * micro_batch_size):
             batch = get_batch(dataset, range(start, min(start + micro_batch_size, n)), device)
-            loss_sum += float((_per_token_loss(model, batch) * batch["loss_mask"]).sum())
+            loss_sum += float((_per_token_loss(model, batch, real_vocab) * batch["loss_mask"]).sum())
             token_count += float(batch["loss_mask"].sum())
         loss_sum, token_count = _all_reduce([loss_sum, token_count], device)
         losses[name] = loss_sum / max(token_count, 1.0)
@@ -213,7 +221,7 @@ def _eval_losses(model, datasets: dict, num_samples: int, micro_batch_size: int,
 
 
 def _train_step(ddp_model, optimizer, scheduler, dataset, iteration: int, train_cfg: TrainConfig,
-                device) -> tuple[float, float, float]:
+                device, real_vocab: int | None = None) -> tuple[float, float, float]:
     """One optimizer update on global batch number ``iteration`` (0-based); returns loss, lr, grad norm.
 
     The global batch is the next ``global_batch_size`` samples of the dataset; data-parallel rank
@@ -234,7 +242,7 @@ def _train_step(ddp_model, optimizer, scheduler, dataset, iteration: int, train_
     optimizer.zero_grad()
     total_loss = torch.zeros((), device=device)
     for batch in micro_batches:
-        loss = (_per_token_loss(ddp_model, batch) * batch["loss_mask"]).sum() / num_tokens
+        loss = (_per_token_loss(ddp_model, batch, real_vocab) * batch["loss_mask"]).sum() / num_tokens
         loss.backward()  # accumulates into DDP's main_grad buffer
         total_loss += loss.detach()
     ddp_model.finish_grad_sync()  # sum over the data-parallel ranks (a no-op with one)
@@ -295,6 +303,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                 f"cannot resume {resume_from}: {', '.join(changed)} changed since it was written; "
                 f"use a new output directory (and init_from for a weights-only start)")
         start_from = meta.get("init_from")
+        real_vocab = int(meta.get("real_vocab_size") or tokenizer.vocab_size)
     elif init_from is not None:
         init_from = resolve_checkpoint(init_from)
         base = read_meta(init_from)
@@ -303,6 +312,10 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
             raise ConfigError(f"checkpoint {init_from} was trained with another tokenizer "
                               f"(sha256 {base['tokenizer_sha256'][:12]}…, this run {tokenizer.sha256[:12]}…)")
         start_from = str(init_from)
+        real_vocab = int(base.get("real_vocab_size") or tokenizer.vocab_size)
+    else:
+        real_vocab = tokenizer.vocab_size  # rows past the tokenizer's are padding
+    loss_vocab = real_vocab if real_vocab < vocab_size else None  # None: no padded logits to leave out
 
     flops_per_token = training_flops_per_token(model_cfg, vocab_size)
     flops_per_step = flops_per_token * gbs * seq / dp  # per device
@@ -311,7 +324,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
     with distributed_session(device, train_cfg.seed), PreemptionGuard() as preemption:
         rank = torch.distributed.get_rank()
         # Model, optimizer, schedule.
-        model = build_model(model_cfg, vocab_size, precision_cfg, device)
+        model = build_model(model_cfg, vocab_size, precision_cfg, device, recompute=train_cfg.recompute)
         if resume_from is None and init_from is not None:
             load_weights(init_from, model)  # before the optimizer copies fp32 master weights
         bf16 = model.config.bf16
@@ -326,7 +339,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         valid_ds = build_valid_datasets(valid_prefixes, tokenizer, seq, train_cfg.seed, cache)
         eval_samples = train_cfg.eval_iters * gbs
 
-        meta = {"vocab_size": vocab_size, "model": model_dict, "tokenizer_sha256": tokenizer.sha256,
+        meta = {"vocab_size": vocab_size, "real_vocab_size": real_vocab, "model": model_dict,
+                "tokenizer_sha256": tokenizer.sha256, "tokenizer_path": str(Path(tokenizer_path).resolve()),
                 "precision": precision_cfg.dtype, "run": run, "init_from": start_from}
 
         def save(step: int) -> Path:
@@ -350,7 +364,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
             for iteration in range(start_iter, total_steps):
                 t0 = time.time()
                 loss, lr, grad_norm = _train_step(ddp_model, optimizer, scheduler, train_ds, iteration,
-                                                  train_cfg, device)
+                                                  train_cfg, device, loss_vocab)
                 dt = time.time() - t0
                 step = iteration + 1
                 window_losses.append(loss)
@@ -368,7 +382,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                                "tokens": step * gbs * seq})
                     window_losses, window_time = [], 0.0
                 if _every(step, train_cfg.eval_interval, total_steps):
-                    eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device)
+                    eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device, loss_vocab)
                     log.write({"kind": "eval", "step": step, "eval_loss": eval_loss})
                 if _every(step, train_cfg.save_interval, total_steps):
                     save(step)
@@ -379,7 +393,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
                     path = save(step) if saved_step != step else latest_checkpoint(ckpt_root)
                     raise TrainingPreempted(stop, step, path)
             if start_iter == total_steps:  # resumed a finished run: nothing to train, report its state
-                eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device)
+                eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device, loss_vocab)
                 last_loss = log.last_train_loss()
         finally:
             bar.close()
@@ -436,4 +450,6 @@ def evaluate_loss(checkpoint_dir: Path, model_cfg: ModelConfig, precision_cfg: P
         load_weights(checkpoint_dir, model)
         datasets = build_valid_datasets(valid_prefixes, tokenizer, model_cfg.seq_length, seed,
                                         out_dir / "data_cache")
-        return _eval_losses(wrap_for_precision(model), datasets, max_samples, EVAL_MICRO_BATCH, dev)
+        real = int(meta.get("real_vocab_size") or tokenizer.vocab_size)
+        return _eval_losses(wrap_for_precision(model), datasets, max_samples, EVAL_MICRO_BATCH, dev,
+                            real if real < vocab_size else None)

@@ -1,4 +1,6 @@
-"""A megatron-core GPTModel in Llama form (RMSNorm, SwiGLU, RoPE, GQA, no biases).
+"""A megatron-core GPTModel in Llama form (RMSNorm, SwiGLU, RoPE, GQA, no biases), with the
+variants of the Llama family: Qwen2's QKV bias, Mistral's sliding window, Llama 3.1's RoPE
+scaling and Mixtral's mixture of experts (megatron's MoE layer, dropless, softmax-then-top-k routing).
 
 With TransformerEngine installed the TE layer spec is used (required for FP8). Without it, the
 local spec is used, but its core attention is replaced by :class:`SDPACoreAttention`: megatron's
@@ -83,6 +85,14 @@ class SDPACoreAttention(MegatronModule):
         self.dropout = config.attention_dropout if attention_dropout is None else attention_dropout
         self.softmax_scale = softmax_scale  # None = 1/sqrt(head_dim), SDPA's default
         self.gqa_groups = config.num_attention_heads // config.num_query_groups
+        # (left, 0): a query attends to itself and the ``left`` keys before it (TE's convention)
+        self.window_left = config.window_size[0] if config.window_size else None
+
+    def _window_mask(self, s_q: int, s_k: int, device) -> torch.Tensor:
+        """True where attention is allowed: causal and at most ``window_left`` positions back."""
+        q = torch.arange(s_q, device=device)[:, None]
+        k = torch.arange(s_k, device=device)[None, :]
+        return (k <= q) & (q - k <= self.window_left)
 
     def forward(self, query, key, value, attention_mask, attn_mask_type=None, attention_bias=None,
                 packed_seq_params=None):
@@ -93,7 +103,14 @@ class SDPACoreAttention(MegatronModule):
         if self.gqa_groups > 1:
             k = k.repeat_interleave(self.gqa_groups, dim=1)
             v = v.repeat_interleave(self.gqa_groups, dim=1)
-        if mask_type == AttnMaskType.causal or attention_mask is None:
+        dropout = self.dropout if self.training else 0.0
+        if self.window_left is not None:
+            allowed = self._window_mask(q.shape[2], k.shape[2], q.device)
+            if attention_mask is not None and mask_type != AttnMaskType.causal:
+                allowed = allowed & ~attention_mask
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=dropout,
+                                                 scale=self.softmax_scale)
+        elif mask_type == AttnMaskType.causal or attention_mask is None:
             # The explicit causal mask megatron passes along is redundant here; is_causal picks
             # the fused kernels.
             out = F.scaled_dot_product_attention(
@@ -142,18 +159,49 @@ def fp8_settings(model_cfg: ModelConfig, precision: PrecisionConfig) -> dict:
     return settings
 
 
-def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, device: torch.device) -> TransformerConfig:
-    """The TransformerConfig for ``model_cfg`` in Llama form."""
+def recompute_settings(recompute: str) -> dict:
+    """TransformerConfig keywords for ``train.recompute`` (megatron's activation recomputation)."""
+    if recompute == "selective":  # megatron's default module: core attention
+        return {"recompute_granularity": "selective"}
+    if recompute == "full":  # every layer keeps only its input; recomputed in the backward pass
+        return {"recompute_granularity": "full", "recompute_method": "uniform", "recompute_num_layers": 1}
+    return {}
+
+
+def moe_settings(model_cfg: ModelConfig) -> dict:
+    """TransformerConfig keywords for a Mixtral-style MoE: every layer, top-k of ``num_experts``,
+    softmax over the top-k logits (= softmax, top-k, renormalize), no token dropping."""
+    if not model_cfg.num_experts:
+        return {}
+    return {
+        "num_moe_experts": model_cfg.num_experts,
+        "moe_router_topk": model_cfg.moe_router_topk,
+        "moe_ffn_hidden_size": model_cfg.ffn_hidden_size,
+        "moe_router_score_function": "softmax",
+        "moe_router_pre_softmax": False,
+        "moe_router_load_balancing_type": "aux_loss" if model_cfg.moe_aux_loss_coeff > 0 else "none",
+        "moe_aux_loss_coeff": model_cfg.moe_aux_loss_coeff,
+        "moe_token_dispatcher_type": "allgather",  # expert parallel size 1; alltoall needs CUDA streams
+        "moe_grouped_gemm": False,
+    }
+
+
+def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, device: torch.device, *,
+                       recompute: str = "none", initialize: bool = True) -> TransformerConfig:
+    """The TransformerConfig for ``model_cfg`` in Llama form. ``initialize=False`` leaves the
+    weights uninitialized (for a model about to receive converted weights)."""
     on_cpu = device.type == "cpu"
     check_precision(model_cfg, precision, device, have_transformer_engine())
     fp8_kwargs = fp8_settings(model_cfg, precision)
     half = precision.dtype in ("bf16", "fp8")  # fp8 trains with bf16 weights and activations
+    window = {"window_size": (model_cfg.sliding_window - 1, 0)} if model_cfg.sliding_window else {}
     return TransformerConfig(
         num_layers=model_cfg.num_layers,
         hidden_size=model_cfg.hidden_size,
         ffn_hidden_size=model_cfg.ffn_hidden_size,
         num_attention_heads=model_cfg.num_attention_heads,
         num_query_groups=model_cfg.num_query_groups,
+        kv_channels=model_cfg.head_dim,
         normalization="RMSNorm",
         layernorm_epsilon=model_cfg.layernorm_epsilon,
         gated_linear_unit=True,  # SwiGLU = gated linear unit with SiLU
@@ -163,6 +211,7 @@ def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, devic
         hidden_dropout=0.0,
         attention_dropout=0.0,
         init_method_std=model_cfg.init_method_std,
+        perform_initialization=initialize,
         bf16=half,
         params_dtype=torch.bfloat16 if half else torch.float32,
         pipeline_dtype=torch.bfloat16 if half else torch.float32,
@@ -172,21 +221,50 @@ def transformer_config(model_cfg: ModelConfig, precision: PrecisionConfig, devic
         # The loop normalizes each rank's loss by the global batch's token count, so DDP must sum
         # the ranks' gradients, not average them (identical with one rank).
         calculate_per_token_loss=True,
-        **fp8_kwargs,
+        **window, **moe_settings(model_cfg), **recompute_settings(recompute), **fp8_kwargs,
     )
 
 
-def layer_spec(use_te: bool):
+def _megatron_moe_without_te() -> None:
+    """megatron-core 0.16.1's MoE router reads ``moe_utils.te_general_gemm``, which is only defined
+    when TransformerEngine imports (a NameError otherwise); define it as absent so the router takes
+    its plain torch path."""
+    from megatron.core.transformer.moe import moe_utils
+
+    if not hasattr(moe_utils, "te_general_gemm"):
+        moe_utils.te_general_gemm = None
+
+
+def layer_spec(use_te: bool, num_experts: int | None = None):
     """TE layer spec when TransformerEngine imports, else the local spec with SDPA attention."""
+    if num_experts:
+        _megatron_moe_without_te()
     if use_te:
-        return get_gpt_layer_with_transformer_engine_spec()
-    spec = get_gpt_layer_local_spec(normalization="RMSNorm")
+        return get_gpt_layer_with_transformer_engine_spec(num_experts=num_experts, moe_grouped_gemm=False)
+    spec = get_gpt_layer_local_spec(num_experts=num_experts, moe_grouped_gemm=False, normalization="RMSNorm")
     spec.submodules.self_attention.submodules.core_attention = SDPACoreAttention
+    if num_experts:  # the TE MoE spec keeps a separate pre-MLP norm: use its checkpoint key too
+        spec.submodules.sharded_state_dict_keys_map = {
+            k: v for k, v in spec.submodules.sharded_state_dict_keys_map.items() if k != "pre_mlp_layernorm."}
     return spec
 
 
+def apply_rope_scaling(model: GPTModel, model_cfg: ModelConfig) -> None:
+    """Set the RoPE frequencies for ``model.rope_scaling``. megatron's own Llama 3 scaling is used
+    with all four of its parameters (its constructor passes only the factor, fixing the others at
+    Llama 3.1's 1, 4 and 8192)."""
+    scaling = model_cfg.rope_scaling
+    if scaling.type != "llama3":
+        return
+    rope = model.rotary_pos_emb
+    rope.inv_freq = rope._apply_scaling(
+        rope.inv_freq, factor=scaling.factor, low_freq_factor=scaling.low_freq_factor,
+        high_freq_factor=scaling.high_freq_factor,
+        original_max_position_embeddings=scaling.original_max_position_embeddings)
+
+
 def build_model(model_cfg: ModelConfig, vocab_size: int, precision: PrecisionConfig,
-                device: torch.device | str) -> GPTModel:
+                device: torch.device | str, *, recompute: str = "none", initialize: bool = True) -> GPTModel:
     """The bare GPTModel on ``device``, parameters in fp32 (or bf16 for bf16/fp8 precision).
 
     Checkpoints are written from and loaded into this bare model. For forward passes wrap it with
@@ -194,11 +272,12 @@ def build_model(model_cfg: ModelConfig, vocab_size: int, precision: PrecisionCon
     megatron's model-parallel state (:func:`pipeline.train.distributed.distributed_session`).
     """
     device = torch.device(device)
-    config = transformer_config(model_cfg, precision, device)
+    config = transformer_config(model_cfg, precision, device, recompute=recompute, initialize=initialize)
     use_te = have_transformer_engine() and device.type == "cuda"
+    linear = model_cfg.rope_scaling.type == "linear"
     model = GPTModel(
         config=config,
-        transformer_layer_spec=layer_spec(use_te),
+        transformer_layer_spec=layer_spec(use_te, model_cfg.num_experts),
         vocab_size=vocab_size,
         max_sequence_length=model_cfg.seq_length,
         pre_process=True,
@@ -206,7 +285,9 @@ def build_model(model_cfg: ModelConfig, vocab_size: int, precision: PrecisionCon
         share_embeddings_and_output_weights=not model_cfg.untie_embeddings_and_output_weights,
         position_embedding_type="rope",
         rotary_base=model_cfg.rotary_base,
+        seq_len_interpolation_factor=model_cfg.rope_scaling.factor if linear else None,
     )
+    apply_rope_scaling(model, model_cfg)
     return model.to(device)
 
 

@@ -1,0 +1,159 @@
+"""Hugging Face checkpoints in and out, checked against transformers itself (tiny random models,
+saved locally; see ``hf_models.py``), on real megatron-core on the CPU."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from pipeline.errors import ConfigError, CptError, InputError
+from pipeline.evaluate.logits import checkpoint_logits
+from pipeline.hf.convert import export_hf, import_hf, import_hf_atomic
+from pipeline.hf.weights import fuse_qkv
+
+sys.path.insert(0, str(Path(__file__).parent))
+from hf_models import VARIANTS, hf_logits, make_hf_model  # noqa: E402
+from train_runner import MEGATRON_NOISE, MODEL, SCHEDULE, TRAIN, train_tiny, write_corpus  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings(f) for f in MEGATRON_NOISE]
+TOKENS = torch.randint(0, 3000, (2, 40), generator=torch.Generator().manual_seed(7))
+
+
+def _tensors(model_dir: Path) -> dict[str, torch.Tensor]:
+    out = {}
+    for f in sorted(Path(model_dir).glob("*.safetensors")):
+        with safe_open(str(f), "pt") as h:
+            out.update({k: h.get_tensor(k) for k in h.keys()})
+    return out
+
+
+@pytest.fixture(scope="module")
+def hf_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("hf")
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_logits_match_transformers(name, hf_root):
+    """fp32 logits of the imported model equal transformers' (max |diff| <= 1e-4, same argmax)."""
+    src = make_hf_model(name, hf_root / name)
+    dest = hf_root / f"{name}.cpt"
+    meta = import_hf(src, dest, progress=False)
+    ours, theirs = checkpoint_logits(dest, TOKENS), hf_logits(src, TOKENS)
+    assert ours.shape == theirs.shape
+    diff = (ours - theirs).abs().max().item()
+    print(f"{name}: max |logits diff| {diff:.2e}, argmax agreement "
+          f"{(ours.argmax(-1) == theirs.argmax(-1)).float().mean().item():.3f}")
+    assert diff <= 1e-4
+    assert torch.equal(ours.argmax(-1), theirs.argmax(-1))
+    cfg = json.loads((src / "config.json").read_text())
+    m = meta["model"]
+    assert m["num_query_groups"] == 2 and m["num_attention_heads"] == 8
+    assert m["untie_embeddings_and_output_weights"] == (not cfg["tie_word_embeddings"])
+    assert m["add_qkv_bias"] == (name == "qwen2")
+    assert m["sliding_window"] == (8 if name == "mistral" else None)
+    assert m["num_experts"] == (4 if name == "mixtral" else None)
+    assert m["rope_scaling"]["type"] == ("llama3" if name == "llama3" else "none")
+    assert (dest / "tokenizer" / "tokenizer.json").is_file() and (dest / "model.yaml").is_file()
+
+
+def test_naive_qkv_concatenation_is_wrong_for_gqa():
+    """The fused layout is per-group; a plain concatenation differs whenever 1 < groups < heads."""
+    q, k, v = torch.randn(8 * 4, 3), torch.randn(2 * 4, 3), torch.randn(2 * 4, 3)
+    assert not torch.equal(fuse_qkv(q, k, v, groups=2), torch.cat([q, k, v]))
+    # MQA (one group) is the case where both agree
+    assert torch.equal(fuse_qkv(q, k[:4], v[:4], groups=1), torch.cat([q, k[:4], v[:4]]))
+
+
+@pytest.mark.parametrize("name", ["llama3", "qwen2", "mixtral"])
+def test_round_trip_is_bit_identical(name, hf_root):
+    """import -> export in bf16, sharded with an index, vocab padded on import: every tensor equal."""
+    src = make_hf_model(name, hf_root / f"rt-{name}", dtype=torch.bfloat16, vocab_size=4097,
+                        max_shard_size="100KB")
+    assert (src / "model.safetensors.index.json").is_file()
+    tmp = hf_root / f"rt-{name}.cpt"
+    meta = import_hf(src, tmp, pad_vocab_multiple=128, progress=False)
+    assert meta["vocab_size"] == 4224 and meta["real_vocab_size"] == 4097
+    out = export_hf(tmp, hf_root / f"rt-{name}.hf", progress=False)
+    before, after = _tensors(src), _tensors(out)
+    assert set(before) == set(after)
+    for key, t in before.items():
+        assert after[key].dtype == t.dtype and torch.equal(after[key], t), key
+    assert json.loads((out / "config.json").read_text())["vocab_size"] == 4097  # padded rows stay behind
+    # ... and padding never reaches the logits
+    assert checkpoint_logits(tmp, TOKENS).shape[-1] == 4097
+
+
+def test_export_loads_in_transformers_and_generation_files(hf_root):
+    src = make_hf_model("mistral", hf_root / "ex-mistral")
+    imported = import_hf(src, hf_root / "ex-mistral.cpt", progress=False)
+    out = export_hf(hf_root / "ex-mistral.cpt", hf_root / "ex-mistral.hf", progress=False)
+    for name in ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"):
+        assert (out / name).is_file(), name
+    assert torch.allclose(hf_logits(out, TOKENS), hf_logits(src, TOKENS), atol=1e-5)
+    assert imported["hf"]["architecture"] == json.loads((out / "config.json").read_text())["architectures"][0]
+
+
+def test_train_from_import_then_export_matches_transformers(tmp_path):
+    """A few CPT steps from an imported model; the exported result gives cpt's logits in transformers."""
+    corpus = write_corpus(tmp_path / "corpus")
+    src = tmp_path / "hf"
+    make_hf_model("llama3", src, vocab_size=512, with_tokenizer=False)
+    shutil.copy2(corpus["tokenizer"], src / "tokenizer.json")
+    base = tmp_path / "base.cpt"
+    meta = import_hf(src, base, seq_length=64, progress=False)
+    from pipeline.config import ModelConfig
+
+    model_cfg = ModelConfig(**{**meta["model"], "seq_length": 64})
+    run = tmp_path / "run"
+    train_tiny(corpus, run, model_cfg=model_cfg, train_cfg=replace(TRAIN, train_iters=4, eval_interval=4),
+               schedule_cfg=SCHEDULE, init_from=base)
+    out = export_hf(run, tmp_path / "out", progress=False)
+    tokens = TOKENS % 512
+    ours, theirs = checkpoint_logits(run, tokens), hf_logits(out, tokens)
+    assert (ours - theirs).abs().max().item() <= 1e-4
+    assert not torch.allclose(ours, checkpoint_logits(base, tokens), atol=1e-3)  # it did train
+
+
+# ----------------------------------------------------------------------------- bad input
+def _edit_config(src: Path, **changes) -> None:
+    cfg = json.loads((src / "config.json").read_text())
+    cfg.update(changes)
+    (src / "config.json").write_text(json.dumps(cfg))
+
+
+def _assert_one_line_and_nothing_written(exc: CptError, dest: Path, needle: str) -> None:
+    assert "\n" not in str(exc) and needle in str(exc), str(exc)
+    assert not dest.exists()
+    assert not list(dest.parent.glob(f"{dest.name}.partial-*"))
+
+
+@pytest.mark.parametrize("case", ["architecture", "missing_shard", "shape", "tokenizer_vocab", "rope_type"])
+def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
+    src = make_hf_model("llama3", tmp_path / "src", max_shard_size="100KB" if case == "missing_shard" else None)
+    dest = tmp_path / "dest"
+    expected, needle = ConfigError, ""
+    if case == "architecture":
+        _edit_config(src, architectures=["GPT2LMHeadModel"])
+        needle = "supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM"
+    elif case == "missing_shard":
+        next(src.glob("model-00002-of-*.safetensors")).unlink()
+        expected, needle = InputError, "missing"
+    elif case == "shape":
+        _edit_config(src, intermediate_size=128)
+        expected, needle = InputError, "shape mismatch"
+    elif case == "tokenizer_vocab":
+        _edit_config(src, vocab_size=100)
+        needle = "tokenizer/vocabulary mismatch"
+    elif case == "rope_type":
+        _edit_config(src, rope_scaling={"rope_type": "yarn", "factor": 4.0})
+        needle = "yarn"
+    with pytest.raises(expected) as info:
+        import_hf_atomic(src, dest, progress=False)
+    _assert_one_line_and_nothing_written(info.value, dest, needle)
