@@ -18,12 +18,17 @@ from pipeline.registry import Artifact, Registry
 from pipeline.train.checkpoint_paths import resolve_checkpoint
 
 # command -> the stages it names (for --force)
-STAGES = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
+STAGES = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "hf_import", "pretrain", "train",
+          "evaluate", "report", "export")
 
 
 class Chain:
     def __init__(self, cfg: CptConfig, *, forced: tuple[str, ...] = ()):
         self.cfg = cfg
+        if cfg.base_model.hf:  # the architecture and tokenizer come from the HF model
+            from pipeline.hf.stage import apply_hf_base
+
+            apply_hf_base(cfg)
         if cfg.mix.token_budget:  # a token budget sets the number of training steps
             step_tokens = cfg.train.global_batch_size * cfg.model.seq_length
             cfg.train.train_iters = -(-cfg.mix.token_budget // step_tokens)
@@ -132,7 +137,10 @@ class Chain:
 
     # ------------------------------------------------------------------ model
     def base(self) -> Artifact:
-        """The model to continue from: a user checkpoint, or one pretrained here on the replay corpus."""
+        """The model to continue from: a user checkpoint, an imported HF model, or one pretrained here
+        on the replay corpus."""
+        if self.cfg.base_model.hf:
+            return self.hf_import()
         ckpt = self.cfg.base_model.checkpoint
         if ckpt:
             path = assets.resolve_path(ckpt)
@@ -142,6 +150,29 @@ class Chain:
             ident = hashlib.sha256(f"{path}\0{path.stat().st_mtime_ns}".encode()).hexdigest()[:16]
             return Artifact("base", ident, path, {"checkpoint": str(path)})
         return self.pretrain()
+
+    def hf_import(self) -> Artifact:
+        """``base_model.hf``: the HF model converted to a cpt checkpoint (cached by its files)."""
+        from pipeline.hf import stage
+        from pipeline.hf.stage import hf_source
+
+        c = self.cfg
+        src = hf_source(c)
+        from pipeline import inputs
+
+        files = sorted(str(p) for p in src.iterdir() if p.is_file())
+        source = Artifact("hf", inputs.fingerprint_files(files), src, {"files": files})
+        config_dict = {"pad_vocab_multiple": c.base_model.hf_pad_vocab_multiple, "seq_length": c.model.seq_length}
+        return self._run("hf_import", stage.run_import, config=c, config_dict=config_dict,
+                         inputs={"source": source}, package="hf")
+
+    def export(self) -> Artifact:
+        """``export.hf=true``: the trained model as a Hugging Face directory."""
+        from pipeline.hf import stage
+
+        return self._run("export", stage.run_export, config=self.cfg,
+                         config_dict={"hf": True, "tokenizer": self.tokenizer_fingerprint},
+                         inputs={"train": self.train()}, package="hf")
 
     def pretrain(self) -> Artifact:
         from pipeline.train import stage
@@ -181,4 +212,7 @@ class Chain:
         return self._run("report", stage.run, config=self.cfg, config_dict={}, inputs=inputs, package="report")
 
     def run_all(self) -> Artifact:
-        return self.report()
+        report = self.report()
+        if self.cfg.export.hf:
+            self.export()
+        return report

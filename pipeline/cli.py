@@ -21,11 +21,14 @@ COMMANDS = {
     **{s: f"the {s} stage (and whatever it needs that is not cached)" for s in STAGE_COMMANDS},
     "runs": "list stage runs in the workdir: status, timing, lineage",
     "doctor": "check versions, assets and checksums, GPU and TransformerEngine",
+    "import-hf": "SRC DEST: a Hugging Face model directory -> a cpt checkpoint",
+    "export-hf": "SRC DEST: a cpt checkpoint (or a run's directory) -> a Hugging Face model directory",
 }
+PATH_COMMANDS = ("import-hf", "export-hf")  # positional paths, not Hydra overrides
 HYDRA_FLAGS_WITHOUT_COMPOSE = {"--help", "-h", "--hydra-help", "--info", "-i", "--shell-completion", "-sc"}
 
 USAGE = "usage: cpt <command> [key=value ...] [--force] [--cfg job] [-m]\n\ncommands:\n" + "\n".join(
-    f"  {name:<9} {text}" for name, text in COMMANDS.items()
+    f"  {name:<10} {text}" for name, text in COMMANDS.items()
 ) + "\n\nexamples:\n  cpt run\n  cpt run --cfg job\n  cpt curate recipe.filters.gopher_quality.min_stop_words=3\n" \
     "  cpt run -m mix.replay_fraction=0.01,0.05,0.25\n"
 
@@ -157,6 +160,42 @@ def dispatch(command: str, cfg) -> Optional[int]:
     return 0
 
 
+def convert_command(command: str, args: list[str]) -> None:
+    """``cpt import-hf SRC DEST`` / ``cpt export-hf SRC DEST`` (argparse; no Hydra config)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"cpt {command}")
+    parser.add_argument("src")
+    parser.add_argument("dest")
+    if command == "import-hf":
+        parser.add_argument("--pad-vocab-multiple", type=int, default=1,
+                            help="pad the embedding rows to a multiple of this (padding is dropped on export)")
+        parser.add_argument("--seq-length", type=int, default=None,
+                            help="model.seq_length of the derived config (default: max_position_embeddings, at most 4096)")
+    else:
+        parser.add_argument("--tokenizer", default=None, help="tokenizer.json to ship (default: the checkpoint's)")
+        parser.add_argument("--max-shard-gb", type=float, default=5.0)
+    ns = parser.parse_args(args)
+    try:
+        if command == "import-hf":
+            from pipeline.hf.convert import import_hf_atomic
+
+            meta = import_hf_atomic(ns.src, ns.dest, pad_vocab_multiple=ns.pad_vocab_multiple,
+                                    seq_length=ns.seq_length)
+            print(f"import-hf: {ns.dest} ({meta['hf']['architecture']}, vocab {meta['real_vocab_size']}, "
+                  f"{meta['hf']['dtype']}); continue from it with base_model.checkpoint={ns.dest} "
+                  f"(or base_model.hf={ns.src}) and schedule.peak_lr=<its peak LR>")
+        else:
+            from pipeline.hf.convert import export_hf
+
+            export_hf(ns.src, ns.dest, tokenizer=ns.tokenizer, max_shard_bytes=int(ns.max_shard_gb * 1024**3))
+            print(f"export-hf: {ns.dest}")
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -165,9 +204,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")
-    rest = ["force=true" if a == "--force" else a for a in rest]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub at run time
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if command in PATH_COMMANDS:
+        return convert_command(command, rest)
+    rest = ["force=true" if a == "--force" else a for a in rest]
     multirun = any(a in ("-m", "--multirun") for a in rest)
     if not multirun and not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):
         try:

@@ -451,7 +451,7 @@ class TrainConfig:
     # Activation recomputation (megatron's): none | selective (core attention) | full (each layer
     # keeps only its input and recomputes the rest in the backward pass).
     recompute: str = "none"
-    # GPU memory per device for the fit check before launch; null = the detected GPU's (no check on CPU).
+    # GPU memory per device in GiB for the fit check before launch; null = the detected GPU's (no check on CPU).
     gpu_memory_gb: Optional[float] = None
     weight_decay: float = 0.1
     adam_beta1: float = 0.9
@@ -481,8 +481,21 @@ class BaseModelConfig:
     """The model to continue from. ``checkpoint: null`` pretrains one on the replay corpus (cached)."""
 
     checkpoint: Optional[str] = None
+    # A Hugging Face model directory (config.json, *.safetensors, tokenizer.json): imported as a
+    # cached stage; it sets the run's model architecture and, unless tokenizer.path is set, its tokenizer.
+    hf: Optional[str] = None
+    hf_pad_vocab_multiple: int = 1  # pad the imported embedding rows to a multiple (dropped on export)
     pretrain_iters: int = 300
     pretrain_peak_lr: float = 3e-3
+
+    def __post_init__(self):
+        _check(not (self.checkpoint and self.hf), "base_model.hf", "set base_model.checkpoint or base_model.hf, not both")
+        _check(self.hf_pad_vocab_multiple >= 1, "base_model.hf_pad_vocab_multiple", "must be >= 1")
+
+
+@dataclass
+class ExportConfig:
+    hf: bool = False  # write the trained model as a Hugging Face directory (the export stage)
 
 
 @dataclass
@@ -518,6 +531,7 @@ class CptConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     precision: PrecisionConfig = field(default_factory=PrecisionConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
 

@@ -133,6 +133,7 @@ def training_plan_checks(cfg: CptConfig) -> int:
         _line(True if peak else None, "MFU peak",
               f"{peak} TFLOP/s ({name}, {precision.dtype})" if peak
               else f"unknown for {name} at {precision.dtype}; set train.peak_tflops to report MFU")
+    failures += memory_plan_check(cfg)
     if cfg.base_model.checkpoint:
         from pipeline.train.checkpoint_paths import resolve_checkpoint
 
@@ -142,3 +143,38 @@ def training_plan_checks(cfg: CptConfig) -> int:
             _line(False, "base_model.checkpoint", str(exc))
             failures += 1
     return failures
+
+
+def memory_plan_check(cfg: CptConfig) -> int:
+    """The memory estimate per GPU for the configured model and training (``pipeline/train/memory.py``),
+    and whether it fits the configured (``train.gpu_memory_gb``) or detected GPU."""
+    from pipeline.train.memory import GiB, check_fits, estimate, gpu_memory_bytes
+    from pipeline.train.model import padded_vocab_size
+
+    m, t = cfg.model, cfg.train
+    vocab = m.vocab_size
+    if vocab is None:
+        from tokenizers import Tokenizer
+
+        try:
+            vocab = padded_vocab_size(m, Tokenizer.from_file(str(assets.resolve_path(cfg.tokenizer.path)))
+                                      .get_vocab_size(with_added_tokens=True))
+        except Exception:
+            _line(None, "memory estimate", "skipped: set model.vocab_size (the tokenizer does not load)")
+            return 0
+    est = estimate(m, vocab, t, cfg.precision)
+    print(f"  memory per GPU, estimated ({m.name}, {est.parameters / 1e9:.2f}B parameters, {cfg.precision.dtype}, "
+          f"{t.nproc_per_node} rank(s), micro-batch {t.micro_batch_size} x seq {m.seq_length}, recompute "
+          f"{t.recompute}, distributed optimizer {'on' if t.distributed_optimizer else 'off'}):")
+    print(est.table())
+    gpu_bytes, where = gpu_memory_bytes(t)
+    if gpu_bytes is None:
+        _line(None, "memory fit", "no GPU to check against; set train.gpu_memory_gb to plan for one")
+        return 0
+    try:
+        check_fits(m, vocab, t, cfg.precision, gpu_bytes, where)
+        _line(True, "memory fit", f"{est.total / GiB:.1f} of {gpu_bytes / GiB:.0f} GiB ({where})")
+        return 0
+    except CptError as exc:
+        _line(False, "memory fit", str(exc))
+        return 1

@@ -162,3 +162,40 @@ def test_filter_ablation_reuses_extraction(e2e):
     variant = next(m for m in ablated if m["stats"]["recipe"] == "fineweb_no_c4")
     assert "c4" not in {s["step"] for s in variant["stats"]["funnel"]["steps"]}
     assert variant["stats"]["funnel"]["kept"] >= manifests(cwd)["curate"]["stats"]["funnel"]["kept"]
+
+
+def test_continue_a_hugging_face_model(e2e):
+    """The embedded base model exported to HF, the chain run from that HF directory (export.hf=true),
+    and the exported result checked in transformers against cpt's own logits of the same checkpoint.
+    (Last in this module: it adds stage runs to the shared workdir.)"""
+    import torch
+    import transformers
+
+    from conftest import run_cpt
+    from pipeline.evaluate.logits import checkpoint_logits
+
+    cwd, _, _ = e2e
+    ms = manifests(cwd)
+    hf_base = cwd / "hf_base"
+    r = run_cpt("export-hf", str(cwd / "work" / "pretrain" / ms["pretrain"]["fingerprint"]), str(hf_base), cwd=cwd)
+    assert r.returncode == 0, r.stderr[-3000:]
+    args = [*REDUCED, f"base_model.hf={hf_base}", "export.hf=true"]
+    refused = run_cpt("run", *args, cwd=cwd)  # an HF checkpoint carries no peak LR
+    assert refused.returncode == 2 and "Hugging Face checkpoint carries none" in refused.stderr
+    r = run_cpt("run", *args, "schedule.peak_lr=2e-3", cwd=cwd)
+    assert r.returncode == 0, r.stderr[-4000:]
+    for stage in ("hf_import", "train", "evaluate", "export"):
+        assert re.search(rf"\[{stage}\] running", r.stderr), stage
+    assert re.search(r"\[pretrain\]", r.stderr) is None  # the HF model replaces the pretrained base
+    export = [json.loads(p.read_text()) for p in (cwd / "work" / "export").glob("*/manifest.json")]
+    assert len(export) == 1 and export[0]["status"] == "completed"
+    train = json.loads((cwd / "work" / export[0]["inputs"]["train"] / "manifest.json").read_text())
+    assert train["inputs"]["base"].startswith("hf_import/")
+    out = cwd / "work" / "export" / export[0]["fingerprint"] / "hf"
+    model = transformers.AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    tokens = torch.randint(0, 4000, (2, 64), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        theirs = model(input_ids=tokens).logits
+    ours = checkpoint_logits(cwd / "work" / export[0]["inputs"]["train"], tokens)
+    assert (ours - theirs).abs().max().item() <= 1e-4
+    assert torch.equal(ours.argmax(-1), theirs.argmax(-1))

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from pipeline.config import ModelConfig, PrecisionConfig
 from pipeline.errors import ConfigError, InputError
 from pipeline.hf.hf_config import hf_config_from_model, model_config_from_hf
-from pipeline.hf.safetensors_io import SafetensorsReader, ShardedWriter
+from pipeline.hf.safetensors_io import SafetensorsReader, write_sharded
 from pipeline.hf.weights import IGNORED_HF_SUFFIXES, VOCAB_PARAMS, Mapping, mappings
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
@@ -225,14 +225,22 @@ def export_hf(src: str | Path, dest: str | Path, *, tokenizer: str | Path | None
                                 initialize=False)
             load_weights(ckpt, model)
             params = dict(model.named_parameters())
-            writer = ShardedWriter(tmp, max_shard_bytes)
-            for m in tqdm(mappings(model_cfg), desc="export", unit="tensor", disable=not progress, mininterval=1.0):
+            maps = mappings(model_cfg)
+
+            def parts(m: Mapping) -> list[torch.Tensor]:
                 t = params[m.megatron].detach()
-                if m.megatron in VOCAB_PARAMS:
-                    t = t[:real]  # padded rows never leave
-                for key, part in zip(m.hf, m.split(t)):
-                    writer.add(key, part.to(_DTYPES[out_dtype]).clone())
-            writer.close()
+                return m.split(t[:real] if m.megatron in VOCAB_PARAMS else t)  # padded rows never leave
+
+            plan = [(list(zip(m.hf, _expected_shapes(m, params[m.megatron], real if m.megatron in VOCAB_PARAMS
+                                                     else None))), m) for m in maps]
+            bar = tqdm(total=len(maps), desc="export", unit="tensor", disable=not progress, mininterval=1.0)
+
+            def produce(m: Mapping) -> list[torch.Tensor]:
+                bar.update(1)
+                return parts(m)
+
+            write_sharded(tmp, plan, _DTYPES[out_dtype], produce, max_shard_bytes)
+            bar.close()
         ids = _write_tokenizer(tok, tmp, meta)
         config = hf_config_from_model(model_cfg, real, out_dtype, **ids,
                                       max_position_embeddings=hf.get("max_position_embeddings"))

@@ -1,18 +1,23 @@
 """Reading and writing sharded safetensors checkpoints, one tensor at a time.
 
-Reading memory-maps each shard (``safe_open``), so only the tensor being converted is resident.
-Writing fills a shard up to ``max_shard_bytes``, writes it, and frees it; with several shards an
-``model.safetensors.index.json`` maps each tensor to its file, as transformers expects.
+Reading opens the shard for each tensor (``safe_open`` memory-maps it) and closes it again, so the
+pages already read do not stay mapped: only the tensor being converted is resident. Writing plans
+the shards from the tensors' shapes first, then streams each tensor's bytes into its file behind a
+header written up front (the safetensors layout: 8-byte header length, JSON header, raw data), so
+no shard is ever held in memory. With several shards ``model.safetensors.index.json`` maps each
+tensor to its file, as transformers expects.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import struct
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from pipeline.errors import InputError
 
@@ -37,16 +42,17 @@ class SafetensorsReader:
                 raise InputError(f"{src}: no *.safetensors weights (PyTorch .bin checkpoints are not read; "
                                  f"resave with save_pretrained(safe_serialization=True))")
             weight_map = None
-        self._handles = {}
+        self.src = src
         self._where: dict[str, str] = {}
+        self._shapes: dict[str, tuple[int, ...]] = {}
         for name in files:
             try:
-                handle = safe_open(str(src / name), framework="pt")
+                with safe_open(str(src / name), framework="pt") as handle:
+                    for key in handle.keys():
+                        self._where[key] = name
+                        self._shapes[key] = tuple(handle.get_slice(key).get_shape())
             except Exception as exc:  # truncated or not a safetensors file
                 raise InputError(f"{src / name}: unreadable safetensors file ({exc})") from None
-            self._handles[name] = handle
-            for key in handle.keys():
-                self._where[key] = name
         if weight_map is not None:
             absent = [k for k, f in weight_map.items() if self._where.get(k) != f]
             if absent:
@@ -60,10 +66,11 @@ class SafetensorsReader:
         return key in self._where
 
     def shape(self, key: str) -> tuple[int, ...]:
-        return tuple(self._handles[self._where[key]].get_slice(key).get_shape())
+        return self._shapes[key]
 
     def get(self, key: str) -> torch.Tensor:
-        return self._handles[self._where[key]].get_tensor(key)
+        with safe_open(str(self.src / self._where[key]), framework="pt") as handle:
+            return handle.get_tensor(key)
 
     def dtype(self) -> torch.dtype | None:
         """The dtype of the first tensor (None for an empty checkpoint)."""
@@ -72,45 +79,63 @@ class SafetensorsReader:
         return None
 
 
-class ShardedWriter:
-    """Writes tensors into ``model-0000i-of-0000n.safetensors`` shards of at most ``max_shard_bytes``
-    (one oversized tensor gets a shard of its own), or ``model.safetensors`` when one suffices."""
+_ST_DTYPES = {torch.bfloat16: "BF16", torch.float16: "F16", torch.float32: "F32"}
 
-    def __init__(self, dest: Path, max_shard_bytes: int):
-        self.dest = Path(dest)
-        self.max_bytes = max_shard_bytes
-        self._pending: dict[str, torch.Tensor] = {}
-        self._pending_bytes = 0
-        self._shards: list[list[str]] = []
 
-    def add(self, name: str, tensor: torch.Tensor) -> None:
-        size = tensor.numel() * tensor.element_size()
-        if self._pending and self._pending_bytes + size > self.max_bytes:
-            self._flush()
-        self._pending[name] = tensor.contiguous()
-        self._pending_bytes += size
+def plan_shards(entries: list[tuple[list[tuple[str, tuple[int, ...]]], object]], element_size: int,
+                max_shard_bytes: int) -> list[list]:
+    """Group ``(tensors, item)`` entries (the tensors of one item stay together) into shards of at
+    most ``max_shard_bytes`` (an item larger than that gets a shard of its own)."""
+    shards, current, size = [], [], 0
+    for tensors, item in entries:
+        nbytes = sum(math.prod(shape) for _, shape in tensors) * element_size
+        if current and size + nbytes > max_shard_bytes:
+            shards.append(current)
+            current, size = [], 0
+        current.append((tensors, item))
+        size += nbytes
+    if current or not shards:
+        shards.append(current)
+    return shards
 
-    def _flush(self) -> None:
-        number = len(self._shards) + 1
-        save_file(self._pending, str(self.dest / f"shard-{number:05d}.tmp"), metadata={"format": "pt"})
-        self._shards.append(list(self._pending))
-        self._pending, self._pending_bytes = {}, 0
 
-    def close(self) -> list[str]:
-        """Write what is pending, name the shards, write the index; returns the file names."""
-        if self._pending or not self._shards:
-            self._flush()
-        n = len(self._shards)
-        if n == 1:
-            (self.dest / "shard-00001.tmp").rename(self.dest / "model.safetensors")
-            return ["model.safetensors"]
-        names, weight_map = [], {}
-        for i, keys in enumerate(self._shards, start=1):
-            name = f"model-{i:05d}-of-{n:05d}.safetensors"
-            (self.dest / f"shard-{i:05d}.tmp").rename(self.dest / name)
-            names.append(name)
-            weight_map.update({k: name for k in keys})
-        total = sum((self.dest / f).stat().st_size for f in names)
-        (self.dest / INDEX_NAME).write_text(json.dumps(
+def write_shard(path: Path, entries: list, dtype: torch.dtype, produce) -> int:
+    """Write one safetensors file: the header from the planned shapes, then ``produce(item)``'s
+    tensors (in the planned order and shapes) one item at a time. Returns the data bytes."""
+    element = torch.empty((), dtype=dtype).element_size()
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for tensors, _ in entries:
+        for name, shape in tensors:
+            end = offset + math.prod(shape) * element
+            header[name] = {"dtype": _ST_DTYPES[dtype], "shape": list(shape), "data_offsets": [offset, end]}
+            offset = end
+    blob = json.dumps(header, separators=(",", ":")).encode()
+    blob += b" " * (-len(blob) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(blob)))
+        f.write(blob)
+        for tensors, item in entries:
+            produced = produce(item)
+            for (name, shape), t in zip(tensors, produced):
+                if tuple(t.shape) != tuple(shape):
+                    raise AssertionError(f"{name}: produced {tuple(t.shape)}, planned {shape}")
+                f.write(t.to(dtype).contiguous().view(torch.uint8).numpy().tobytes())
+        f.flush()
+        os.fsync(f.fileno())
+    return offset
+
+
+def write_sharded(dest: Path, entries: list, dtype: torch.dtype, produce, max_shard_bytes: int) -> list[str]:
+    """``model.safetensors``, or ``model-0000i-of-0000n.safetensors`` plus the index; returns the names."""
+    element = torch.empty((), dtype=dtype).element_size()
+    shards = plan_shards(entries, element, max_shard_bytes)
+    n = len(shards)
+    names = ["model.safetensors"] if n == 1 else [f"model-{i:05d}-of-{n:05d}.safetensors" for i in range(1, n + 1)]
+    total, weight_map = 0, {}
+    for name, shard in zip(names, shards):
+        total += write_shard(Path(dest) / name, shard, dtype, produce)
+        weight_map.update({t: name for tensors, _ in shard for t, _ in tensors})
+    if n > 1:
+        (Path(dest) / INDEX_NAME).write_text(json.dumps(
             {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}, indent=2))
-        return names
+    return names

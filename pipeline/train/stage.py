@@ -22,7 +22,12 @@ def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> Schedule
     """The CPT schedule with ``peak_lr: null`` resolved to the peak the base model was trained with."""
     if schedule.peak_lr is not None:
         return schedule
-    peak = read_meta(base_checkpoint).get("run", {}).get("schedule", {}).get("peak_lr")
+    meta = read_meta(base_checkpoint)
+    peak = meta.get("run", {}).get("schedule", {}).get("peak_lr")
+    if peak is None and meta.get("hf"):
+        raise ConfigError("invalid value for 'schedule.peak_lr': null means the base model's peak LR, but a "
+                          "Hugging Face checkpoint carries none; set schedule.peak_lr to the peak it was "
+                          "trained with (its model card or paper, e.g. 3e-4 for Llama 3 8B)")
     if peak is None:
         raise ConfigError(f"invalid value for 'schedule.peak_lr': null means the base model's peak LR, but "
                           f"{base_checkpoint} does not record one; set schedule.peak_lr to it")

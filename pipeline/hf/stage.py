@@ -1,0 +1,81 @@
+"""The ``hf_import`` and ``export`` stages, and what ``base_model.hf=SRC`` changes in a run's config.
+
+With ``base_model.hf``, the run's model architecture comes from ``SRC/config.json`` (the
+``model.seq_length`` of the run is kept), and ``SRC/tokenizer.json`` becomes the run's tokenizer
+unless ``tokenizer.path`` is set to another one. The import itself is a cached stage, so a rerun
+(or an ablation over the same base) converts once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from pipeline import assets
+from pipeline.config import CptConfig, TokenizerConfig
+from pipeline.errors import InputError
+from pipeline.hf.convert import read_hf_config
+from pipeline.hf.hf_config import model_config_from_hf
+from pipeline.registry import StageContext
+
+IMPORTED_CHECKPOINT = "checkpoints/iter_0000000"  # inside the hf_import stage directory
+
+
+def hf_source(cfg: CptConfig) -> Path:
+    src = assets.resolve_path(cfg.base_model.hf)
+    if not (src / "config.json").is_file():
+        raise InputError(f"base_model.hf: no Hugging Face model at {src} (no config.json)")
+    return src
+
+
+def _eos_token(src: Path) -> str | None:
+    path = src / "tokenizer_config.json"
+    if not path.is_file():
+        return None
+    eos = json.loads(path.read_text()).get("eos_token")
+    return eos.get("content") if isinstance(eos, dict) else eos
+
+
+def apply_hf_base(cfg: CptConfig) -> None:
+    """Point ``cfg.model`` (architecture) and, unless given, ``cfg.tokenizer`` at ``base_model.hf``."""
+    src = hf_source(cfg)
+    derived, _ = model_config_from_hf(read_hf_config(src), str(src), cfg.model.seq_length)
+    for f in fields(derived):
+        if f.name not in ("seq_length", "init_method_std"):
+            setattr(cfg.model, f.name, getattr(derived, f.name))
+    default = TokenizerConfig()
+    if cfg.tokenizer.path == default.path:
+        if not (src / "tokenizer.json").is_file():
+            raise InputError(f"base_model.hf: {src} has no tokenizer.json; set tokenizer.path")
+        cfg.tokenizer.path = str(src / "tokenizer.json")
+        if cfg.tokenizer.eos_token == default.eos_token and (eos := _eos_token(src)):
+            cfg.tokenizer.eos_token = eos
+    print(f"[hf_import] model from {src}/config.json ({cfg.model.name}: {cfg.model.num_layers} layers, "
+          f"hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}",
+          file=sys.stderr, flush=True)
+
+
+def run_import(ctx: StageContext) -> dict:
+    from pipeline.hf.convert import import_hf
+
+    cfg: CptConfig = ctx.config
+    meta = import_hf(hf_source(cfg), ctx.out_dir / IMPORTED_CHECKPOINT,
+                     pad_vocab_multiple=cfg.base_model.hf_pad_vocab_multiple, seq_length=cfg.model.seq_length,
+                     progress=ctx.progress)
+    return {"architecture": meta["hf"]["architecture"], "vocab_size": meta["vocab_size"],
+            "real_vocab_size": meta["real_vocab_size"], "dtype": meta["hf"]["dtype"],
+            "checkpoint": IMPORTED_CHECKPOINT}
+
+
+def run_export(ctx: StageContext) -> dict:
+    """The trained model as an HF directory ``<stage>/hf/`` (``export.hf=true``)."""
+    from pipeline.hf.convert import export_hf
+    from pipeline.train.stage import checkpoint_of
+
+    train = ctx.inputs["train"]
+    cfg: CptConfig = ctx.config
+    out = export_hf(checkpoint_of(train), ctx.out_dir / "hf",
+                    tokenizer=assets.resolve_path(cfg.tokenizer.path), progress=ctx.progress)
+    return {"hf_dir": str(ctx.final_dir / out.name)}
