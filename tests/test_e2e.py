@@ -182,6 +182,7 @@ def test_continue_a_hugging_face_model(e2e):
     args = [*REDUCED, f"base_model.hf={hf_base}", "export.hf=true"]
     refused = run_cpt("run", *args, cwd=cwd)  # an HF checkpoint carries no peak LR
     assert refused.returncode == 2 and "Hugging Face checkpoint carries none" in refused.stderr
+    assert "running" not in refused.stderr  # refused before any work
     r = run_cpt("run", *args, "schedule.peak_lr=2e-3", cwd=cwd)
     assert r.returncode == 0, r.stderr[-4000:]
     for stage in ("hf_import", "train", "evaluate", "export"):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline import assets
 from pipeline.config import CptConfig, TokenizerConfig
-from pipeline.errors import InputError
+from pipeline.errors import ConfigError, InputError
 from pipeline.hf.convert import read_hf_config
 from pipeline.hf.hf_config import model_config_from_hf
 from pipeline.registry import StageContext
@@ -41,6 +41,10 @@ def _eos_token(src: Path) -> str | None:
 def apply_hf_base(cfg: CptConfig) -> None:
     """Point ``cfg.model`` (architecture) and, unless given, ``cfg.tokenizer`` at ``base_model.hf``."""
     src = hf_source(cfg)
+    if cfg.schedule.peak_lr is None:  # refused before any work, not after the data stages
+        from pipeline.train.stage import HF_NO_PEAK_LR
+
+        raise ConfigError(HF_NO_PEAK_LR)
     derived, _ = model_config_from_hf(read_hf_config(src), str(src), cfg.model.seq_length)
     for f in fields(derived):
         if f.name not in ("seq_length", "init_method_std"):

@@ -18,6 +18,11 @@ def checkpoint_of(art: Artifact) -> Path:
     return resolve_checkpoint(art.path)
 
 
+HF_NO_PEAK_LR = ("invalid value for 'schedule.peak_lr': null means the base model's peak LR, but a "
+                 "Hugging Face checkpoint carries none; set schedule.peak_lr to the peak it was "
+                 "trained with (its model card or paper, e.g. 3e-4 for Llama 3 8B)")
+
+
 def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> ScheduleConfig:
     """The CPT schedule with ``peak_lr: null`` resolved to the peak the base model was trained with."""
     if schedule.peak_lr is not None:
@@ -25,9 +30,7 @@ def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> Schedule
     meta = read_meta(base_checkpoint)
     peak = meta.get("run", {}).get("schedule", {}).get("peak_lr")
     if peak is None and meta.get("hf"):
-        raise ConfigError("invalid value for 'schedule.peak_lr': null means the base model's peak LR, but a "
-                          "Hugging Face checkpoint carries none; set schedule.peak_lr to the peak it was "
-                          "trained with (its model card or paper, e.g. 3e-4 for Llama 3 8B)")
+        raise ConfigError(HF_NO_PEAK_LR)
     if peak is None:
         raise ConfigError(f"invalid value for 'schedule.peak_lr': null means the base model's peak LR, but "
                           f"{base_checkpoint} does not record one; set schedule.peak_lr to it")
