@@ -133,6 +133,7 @@ def training_plan_checks(cfg: CptConfig) -> int:
         _line(True if peak else None, "MFU peak",
               f"{peak} TFLOP/s ({name}, {precision.dtype})" if peak
               else f"unknown for {name} at {precision.dtype}; set train.peak_tflops to report MFU")
+    failures += hf_base_check(cfg)
     failures += memory_plan_check(cfg)
     if cfg.base_model.checkpoint:
         from pipeline.train.checkpoint_paths import resolve_checkpoint
@@ -143,6 +144,29 @@ def training_plan_checks(cfg: CptConfig) -> int:
             _line(False, "base_model.checkpoint", str(exc))
             failures += 1
     return failures
+
+
+def hf_base_check(cfg: CptConfig) -> int:
+    """``base_model.hf``: config.json supported, every shard readable, a tokenizer; the run's model
+    config becomes the HF model's (so the memory estimate below is for it)."""
+    if not cfg.base_model.hf:
+        return 0
+    from pipeline.hf.convert import read_hf_config
+    from pipeline.hf.hf_config import model_config_from_hf
+    from pipeline.hf.safetensors_io import SafetensorsReader
+
+    src = assets.resolve_path(cfg.base_model.hf)
+    try:
+        derived, info = model_config_from_hf(read_hf_config(src), str(src), cfg.model.seq_length)
+        tensors = len(SafetensorsReader(src).keys())
+    except CptError as exc:
+        _line(False, "base_model.hf", str(exc))
+        return 1
+    tok = "tokenizer.json" if (src / "tokenizer.json").is_file() else "no tokenizer.json: set tokenizer.path"
+    _line(True, "base_model.hf", f"{src}: {info.architecture}, {derived.num_layers} layers, vocab {info.vocab_size}, "
+                                 f"{info.dtype}, {tensors} tensors, {tok}")
+    cfg.model = derived
+    return 0
 
 
 def memory_plan_check(cfg: CptConfig) -> int:

@@ -157,3 +157,19 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
     with pytest.raises(expected) as info:
         import_hf_atomic(src, dest, progress=False)
     _assert_one_line_and_nothing_written(info.value, dest, needle)
+
+
+def test_cli_import_and_export(cpt, tmp_path):
+    src = make_hf_model("qwen2", tmp_path / "src")
+    r = cpt("import-hf", str(src), str(tmp_path / "ckpt"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Qwen2ForCausalLM" in r.stdout and "schedule.peak_lr" in r.stdout
+    again = cpt("import-hf", str(src), str(tmp_path / "ckpt"))
+    assert again.returncode == 2 and again.stderr.strip().count("\n") == 0 and "already exists" in again.stderr
+    r = cpt("export-hf", str(tmp_path / "ckpt"), str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert torch.allclose(hf_logits(tmp_path / "out", TOKENS), hf_logits(src, TOKENS), atol=1e-5)
+    _edit_config(src, architectures=["FalconForCausalLM"])
+    bad = cpt("import-hf", str(src), str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "cpt: error:" in bad.stderr and "supported:" in bad.stderr
+    assert not (tmp_path / "bad").exists()
