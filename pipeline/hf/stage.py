@@ -47,7 +47,7 @@ def apply_hf_base(cfg: CptConfig) -> None:
         raise ConfigError(HF_NO_PEAK_LR)
     derived, _ = model_config_from_hf(read_hf_config(src), str(src), cfg.model.seq_length)
     for f in fields(derived):
-        if f.name not in ("seq_length", "init_method_std"):
+        if f.name not in ("seq_length", "init_method_std", "moe_aux_loss_coeff"):  # the run's own choices
             setattr(cfg.model, f.name, getattr(derived, f.name))
     default = TokenizerConfig()
     if cfg.tokenizer.path == default.path:

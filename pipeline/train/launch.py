@@ -45,12 +45,10 @@ _CONFIG_TYPES = {"model_cfg": ModelConfig, "train_cfg": TrainConfig, "schedule_c
 def run_training(nproc: int, **train_kwargs) -> dict:
     """``pipeline.train.loop.train(**train_kwargs)`` on ``nproc`` data-parallel ranks (1 = in this process),
     after checking that the plan fits the GPU's memory (:mod:`pipeline.train.memory`)."""
-    from tokenizers import Tokenizer
-
     from pipeline.train.memory import check_training_plan
 
-    vocab = Tokenizer.from_file(str(train_kwargs["tokenizer_path"])).get_vocab_size(with_added_tokens=True)
-    check_training_plan(train_kwargs["model_cfg"], train_kwargs["train_cfg"], train_kwargs["precision_cfg"], vocab)
+    check_training_plan(train_kwargs["model_cfg"], train_kwargs["train_cfg"], train_kwargs["precision_cfg"],
+                        train_kwargs["tokenizer_path"])
     if nproc <= 1:
         from pipeline.train.loop import train
 
