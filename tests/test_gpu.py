@@ -61,3 +61,24 @@ def test_fp8_recipes_train(recipe, corpus, tmp_path):
         config = build_model(GPU_MODEL, 512, precision, "cuda").config
     edge = [is_first_last_bf16_layer(config, i) for i in range(GPU_MODEL.num_layers)]
     assert edge == ([False] * 4 if recipe == "delayed" else [True, False, False, True])
+
+
+@pytest.mark.parametrize("name", ["llama3", "mistral", "mixtral"])
+def test_imported_hf_model_on_gpu_matches_cpu(name, tmp_path):
+    """An HF import (converted on the CPU, local spec) loads into the GPU model (TE spec when
+    installed) and, in bf16, predicts the same next tokens as fp32 on the CPU (cosine >= 0.99)."""
+    pytest.importorskip("transformers", reason="the reference that writes the tiny HF model")
+    from hf_models import make_hf_model
+
+    from pipeline.evaluate.logits import checkpoint_logits
+    from pipeline.hf.convert import import_hf
+
+    src = make_hf_model(name, tmp_path / "hf")
+    import_hf(src, tmp_path / "cpt", progress=False)
+    tokens = torch.randint(0, 3000, (2, 64), generator=torch.Generator().manual_seed(5))
+    cpu = checkpoint_logits(tmp_path / "cpt", tokens)
+    gpu = checkpoint_logits(tmp_path / "cpt", tokens, dtype="bf16", device="cuda")
+    cosine = torch.nn.functional.cosine_similarity(cpu.flatten(1), gpu.flatten(1)).min().item()
+    agree = (cpu.argmax(-1) == gpu.argmax(-1)).float().mean().item()
+    print(f"{name}: cosine {cosine:.4f}, next-token agreement {agree:.3f}")
+    assert cosine >= 0.99 and agree >= 0.95

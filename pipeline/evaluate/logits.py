@@ -9,9 +9,10 @@ import torch
 from pipeline.config import ModelConfig, PrecisionConfig
 
 
-def checkpoint_logits(checkpoint: str | Path, tokens: torch.Tensor, *, dtype: str = "fp32") -> torch.Tensor:
-    """``[batch, seq, real vocab]`` logits of the model in ``checkpoint`` (its newest, for a run
-    directory) on the CPU; padded vocabulary columns are dropped."""
+def checkpoint_logits(checkpoint: str | Path, tokens: torch.Tensor, *, dtype: str = "fp32",
+                      device: str = "cpu") -> torch.Tensor:
+    """``[batch, seq, real vocab]`` fp32 logits (on the CPU) of the model in ``checkpoint`` (its newest,
+    for a run directory), computed on ``device`` in ``dtype``; padded vocabulary columns are dropped."""
     from pipeline.train.checkpoint import load_weights, read_meta, resolve_checkpoint
     from pipeline.train.distributed import distributed_session
     from pipeline.train.model import build_model, wrap_for_precision
@@ -21,13 +22,14 @@ def checkpoint_logits(checkpoint: str | Path, tokens: torch.Tensor, *, dtype: st
     model_cfg = ModelConfig(**meta["model"])
     real = int(meta.get("real_vocab_size") or meta["vocab_size"])
     b, s = tokens.shape
-    with distributed_session(torch.device("cpu"), 0):
-        model = build_model(model_cfg, int(meta["vocab_size"]), PrecisionConfig(dtype=dtype), "cpu",
+    dev = torch.device(device)
+    with distributed_session(dev, 0):
+        model = build_model(model_cfg, int(meta["vocab_size"]), PrecisionConfig(dtype=dtype), dev,
                             initialize=False)
         load_weights(ckpt, model)
         model = wrap_for_precision(model).eval()
-        position_ids = torch.arange(s)[None].expand(b, -1)
-        causal = torch.triu(torch.ones(1, 1, s, s, dtype=torch.bool), diagonal=1)
+        position_ids = torch.arange(s, device=dev)[None].expand(b, -1)
+        causal = torch.triu(torch.ones(1, 1, s, s, dtype=torch.bool, device=dev), diagonal=1)
         with torch.no_grad():
-            logits = model(tokens, position_ids, causal)
-    return logits[..., :real].float()
+            logits = model(tokens.to(dev), position_ids, causal)
+    return logits[..., :real].float().cpu()
