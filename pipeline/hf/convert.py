@@ -176,6 +176,15 @@ def _find_tokenizer(ckpt: Path, meta: dict, tokenizer: str | Path | None) -> Pat
     return None
 
 
+def config_token(directory: Path, key: str) -> str | None:
+    """A special token named in ``tokenizer_config.json`` (a string, or transformers' dict form)."""
+    path = directory / "tokenizer_config.json"
+    if not path.is_file():
+        return None
+    value = json.loads(path.read_text()).get(key)
+    return value.get("content") if isinstance(value, dict) else value
+
+
 def _write_tokenizer(tok: Path, dest: Path, meta: dict) -> dict:
     """Copy the tokenizer files (and the source's generation config); returns bos/eos ids."""
     for name in TOKENIZER_FILES:
@@ -186,8 +195,9 @@ def _write_tokenizer(tok: Path, dest: Path, meta: dict) -> dict:
     from tokenizers import Tokenizer
 
     t = Tokenizer.from_file(str(tok))
-    eos_token = meta.get("eos_token") or "<|endoftext|>"
-    ids = {"eos_token_id": t.token_to_id(eos_token), "bos_token_id": None}
+    eos_token = meta.get("eos_token") or config_token(tok.parent, "eos_token") or "<|endoftext|>"
+    bos_token = config_token(tok.parent, "bos_token")
+    ids = {"eos_token_id": t.token_to_id(eos_token), "bos_token_id": t.token_to_id(bos_token) if bos_token else None}
     if not (dest / "tokenizer_config.json").exists():
         (dest / "tokenizer_config.json").write_text(json.dumps(
             {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": eos_token, "model_max_length": 1_000_000_000},

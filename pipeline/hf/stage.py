@@ -8,7 +8,6 @@ unless ``tokenizer.path`` is set to another one. The import itself is a cached s
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from pipeline import assets
 from pipeline.config import CptConfig, TokenizerConfig
 from pipeline.errors import ConfigError, InputError
-from pipeline.hf.convert import read_hf_config
+from pipeline.hf.convert import config_token, read_hf_config
 from pipeline.hf.hf_config import model_config_from_hf
 from pipeline.registry import StageContext
 
@@ -28,14 +27,6 @@ def hf_source(cfg: CptConfig) -> Path:
     if not (src / "config.json").is_file():
         raise InputError(f"base_model.hf: no Hugging Face model at {src} (no config.json)")
     return src
-
-
-def _eos_token(src: Path) -> str | None:
-    path = src / "tokenizer_config.json"
-    if not path.is_file():
-        return None
-    eos = json.loads(path.read_text()).get("eos_token")
-    return eos.get("content") if isinstance(eos, dict) else eos
 
 
 def apply_hf_base(cfg: CptConfig) -> None:
@@ -54,7 +45,7 @@ def apply_hf_base(cfg: CptConfig) -> None:
         if not (src / "tokenizer.json").is_file():
             raise InputError(f"base_model.hf: {src} has no tokenizer.json; set tokenizer.path")
         cfg.tokenizer.path = str(src / "tokenizer.json")
-        if cfg.tokenizer.eos_token == default.eos_token and (eos := _eos_token(src)):
+        if cfg.tokenizer.eos_token == default.eos_token and (eos := config_token(src, "eos_token")):
             cfg.tokenizer.eos_token = eos
     print(f"[hf_import] model from {src}/config.json ({cfg.model.name}: {cfg.model.num_layers} layers, "
           f"hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}",
