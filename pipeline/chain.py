@@ -153,13 +153,11 @@ class Chain:
 
     def hf_import(self) -> Artifact:
         """``base_model.hf``: the HF model converted to a cpt checkpoint (cached by its files)."""
+        from pipeline import inputs
         from pipeline.hf import stage
-        from pipeline.hf.stage import hf_source
 
         c = self.cfg
-        src = hf_source(c)
-        from pipeline import inputs
-
+        src = stage.hf_source(c)
         files = sorted(str(p) for p in src.iterdir() if p.is_file())
         source = Artifact("hf", inputs.fingerprint_files(files), src, {"files": files})
         config_dict = {"pad_vocab_multiple": c.base_model.hf_pad_vocab_multiple, "seq_length": c.model.seq_length}

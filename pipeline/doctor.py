@@ -178,12 +178,11 @@ def memory_plan_check(cfg: CptConfig) -> int:
     m, t = cfg.model, cfg.train
     vocab = m.vocab_size
     if vocab is None:
-        from tokenizers import Tokenizer
+        from pipeline.train.data import tokenizer_vocab_size
 
         try:
-            vocab = padded_vocab_size(m, Tokenizer.from_file(str(assets.resolve_path(cfg.tokenizer.path)))
-                                      .get_vocab_size(with_added_tokens=True))
-        except Exception:
+            vocab = padded_vocab_size(m, tokenizer_vocab_size(assets.resolve_path(cfg.tokenizer.path)))
+        except Exception:  # missing or unreadable: the asset check above reports it
             _line(None, "memory estimate", "skipped: set model.vocab_size (the tokenizer does not load)")
             return 0
     est = estimate(m, vocab, t, cfg.precision)

@@ -7,8 +7,8 @@ plus megatron's files) with, beside it, ``tokenizer/`` (the source's tokenizer f
 import as a cached stage).
 
 Both directions build the megatron model once on the CPU (local spec: nothing of TransformerEngine)
-and move one tensor at a time, so peak memory stays near one copy of the model
-(``benchmarks/hf_import_memory.py``). The model is built in the checkpoint's dtype (bf16 stays
+and move one tensor at a time; peak memory is about 1.65x the model's bytes, the excess being
+megatron's dist_checkpointing save/load (``benchmarks/hf_import_memory.py``). The model is built in the checkpoint's dtype (bf16 stays
 bf16; fp16 is held as fp32, exactly), so import -> export gives back every tensor bit for bit.
 
 Vocabulary: the embedding keeps the HF model's rows (``vocab_size`` of config.json, which may
@@ -40,12 +40,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 TOKENIZER_DIR = "tokenizer"
 MAX_SHARD_BYTES = 5 * 1024**3
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-
-
-def _tokenizer_vocab(path: Path) -> int:
-    from tokenizers import Tokenizer
-
-    return Tokenizer.from_file(str(path)).get_vocab_size(with_added_tokens=True)
 
 
 def _precision_for(dtype: torch.dtype) -> PrecisionConfig:
@@ -102,6 +96,7 @@ def import_hf(src: str | Path, dest: str | Path, *, pad_vocab_multiple: int = 1,
     """Convert the HF model in ``src`` into a new ``cpt`` checkpoint directory ``dest`` (must not
     exist). Returns the checkpoint meta. Every check runs before anything is written."""
     from pipeline.train.checkpoint import save_weights
+    from pipeline.train.data import tokenizer_vocab_size
     from pipeline.train.distributed import distributed_session
     from pipeline.train.model import build_model, model_config_dict
 
@@ -114,7 +109,7 @@ def import_hf(src: str | Path, dest: str | Path, *, pad_vocab_multiple: int = 1,
     model_cfg, info = model_config_from_hf(hf_cfg, str(src), seq_length)
     reader = SafetensorsReader(src)
     tokenizer = src / "tokenizer.json"
-    tok_vocab = _tokenizer_vocab(tokenizer) if tokenizer.is_file() else None
+    tok_vocab = tokenizer_vocab_size(tokenizer) if tokenizer.is_file() else None
     if tok_vocab is not None and tok_vocab > info.vocab_size:
         raise ConfigError(f"{src}: tokenizer/vocabulary mismatch: tokenizer.json has {tok_vocab} tokens, "
                           f"the model's embedding only {info.vocab_size} rows")
@@ -185,7 +180,7 @@ def config_token(directory: Path, key: str) -> str | None:
     return value.get("content") if isinstance(value, dict) else value
 
 
-def _write_tokenizer(tok: Path, dest: Path, meta: dict) -> dict:
+def _write_tokenizer(tok: Path, dest: Path) -> dict:
     """Copy the tokenizer files (and the source's generation config); returns bos/eos ids."""
     for name in TOKENIZER_FILES:
         if (tok.parent / name).is_file() and (name != "tokenizer.json" or tok.name == name):
@@ -194,8 +189,10 @@ def _write_tokenizer(tok: Path, dest: Path, meta: dict) -> dict:
         shutil.copy2(tok, dest / "tokenizer.json")
     from tokenizers import Tokenizer
 
+    from pipeline.train.data import DEFAULT_EOS
+
     t = Tokenizer.from_file(str(tok))
-    eos_token = meta.get("eos_token") or config_token(tok.parent, "eos_token") or "<|endoftext|>"
+    eos_token = config_token(tok.parent, "eos_token") or DEFAULT_EOS
     bos_token = config_token(tok.parent, "bos_token")
     ids = {"eos_token_id": t.token_to_id(eos_token), "bos_token_id": t.token_to_id(bos_token) if bos_token else None}
     if not (dest / "tokenizer_config.json").exists():
@@ -236,22 +233,17 @@ def export_hf(src: str | Path, dest: str | Path, *, tokenizer: str | Path | None
             load_weights(ckpt, model)
             params = dict(model.named_parameters())
             maps = mappings(model_cfg)
-
-            def parts(m: Mapping) -> list[torch.Tensor]:
-                t = params[m.megatron].detach()
-                return m.split(t[:real] if m.megatron in VOCAB_PARAMS else t)  # padded rows never leave
-
-            plan = [(list(zip(m.hf, _expected_shapes(m, params[m.megatron], real if m.megatron in VOCAB_PARAMS
-                                                     else None))), m) for m in maps]
+            rows = {m.megatron: real if m.megatron in VOCAB_PARAMS else None for m in maps}
+            plan = [(list(zip(m.hf, _expected_shapes(m, params[m.megatron], rows[m.megatron]))), m) for m in maps]
             bar = tqdm(total=len(maps), desc="export", unit="tensor", disable=not progress, mininterval=1.0)
 
             def produce(m: Mapping) -> list[torch.Tensor]:
                 bar.update(1)
-                return parts(m)
+                return m.split(params[m.megatron].detach()[:rows[m.megatron]])  # padded rows never leave
 
             write_sharded(tmp, plan, _DTYPES[out_dtype], produce, max_shard_bytes)
             bar.close()
-        ids = _write_tokenizer(tok, tmp, meta)
+        ids = _write_tokenizer(tok, tmp)
         config = hf_config_from_model(model_cfg, real, out_dtype, **ids,
                                       max_position_embeddings=hf.get("max_position_embeddings"))
         (tmp / "config.json").write_text(json.dumps(config, indent=2))

@@ -45,12 +45,15 @@ class SafetensorsReader:
         self.src = src
         self._where: dict[str, str] = {}
         self._shapes: dict[str, tuple[int, ...]] = {}
+        self._dtypes: dict[str, str] = {}
         for name in files:
             try:
                 with safe_open(str(src / name), framework="pt") as handle:
                     for key in handle.keys():
                         self._where[key] = name
-                        self._shapes[key] = tuple(handle.get_slice(key).get_shape())
+                        info = handle.get_slice(key)
+                        self._shapes[key] = tuple(info.get_shape())
+                        self._dtypes[key] = info.get_dtype()
             except Exception as exc:  # truncated or not a safetensors file
                 raise InputError(f"{src / name}: unreadable safetensors file ({exc})") from None
         if weight_map is not None:
@@ -73,13 +76,14 @@ class SafetensorsReader:
             return handle.get_tensor(key)
 
     def dtype(self) -> torch.dtype | None:
-        """The dtype of the first tensor (None for an empty checkpoint)."""
+        """The dtype of the first tensor, from the header (None for an empty checkpoint)."""
         for key in self._where:
-            return self.get(key).dtype
+            return _TORCH_DTYPES.get(self._dtypes[key], torch.float32)
         return None
 
 
 _ST_DTYPES = {torch.bfloat16: "BF16", torch.float16: "F16", torch.float32: "F32"}
+_TORCH_DTYPES = {name: dtype for dtype, name in _ST_DTYPES.items()}
 
 
 def plan_shards(entries: list[tuple[list[tuple[str, tuple[int, ...]]], object]], element_size: int,

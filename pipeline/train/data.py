@@ -34,6 +34,15 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def tokenizer_vocab_size(path: str | Path) -> int:
+    """Tokens in a local ``tokenizer.json``, added tokens included (InputError when it is missing)."""
+    from tokenizers import Tokenizer
+
+    if not Path(path).is_file():
+        raise InputError(f"tokenizer not found: {path}")
+    return Tokenizer.from_file(str(path)).get_vocab_size(with_added_tokens=True)
+
+
 class HFTokenizer(MegatronTokenizerBase):
     """A ``tokenizers.Tokenizer`` (a local ``tokenizer.json``) with the interface megatron's datasets use.
 

@@ -166,18 +166,11 @@ def check_training_plan(model: ModelConfig, train: TrainConfig, precision: Preci
                         tokenizer_path) -> MemoryEstimate | None:
     """Before launch: stop a plan that cannot fit the configured or detected GPU memory (no check on
     a CPU without ``train.gpu_memory_gb``). Returns the estimate when there was a check."""
-    from pathlib import Path
-
-    from tokenizers import Tokenizer
-
-    from pipeline.errors import InputError
+    from pipeline.train.data import tokenizer_vocab_size
     from pipeline.train.model import padded_vocab_size
 
     gpu_bytes, where = gpu_memory_bytes(train)
     if gpu_bytes is None:
         return None
-    if not Path(tokenizer_path).is_file():
-        raise InputError(f"tokenizer not found: {tokenizer_path}")
-    tokens = Tokenizer.from_file(str(tokenizer_path)).get_vocab_size(with_added_tokens=True)
-    vocab = padded_vocab_size(model, tokens)
+    vocab = padded_vocab_size(model, tokenizer_vocab_size(tokenizer_path))
     return check_fits(model, vocab, train, precision, gpu_bytes, where)
