@@ -173,3 +173,12 @@ def test_cli_import_and_export(cpt, tmp_path):
     bad = cpt("import-hf", str(src), str(tmp_path / "bad"))
     assert bad.returncode == 2 and "cpt: error:" in bad.stderr and "supported:" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_export_without_a_known_tokenizer_is_refused_and_writes_nothing(tmp_path):
+    src = make_hf_model("llama_tied", tmp_path / "src", with_tokenizer=False)
+    import_hf(src, tmp_path / "ckpt", progress=False)
+    dest = tmp_path / "out"
+    with pytest.raises(InputError) as info:
+        export_hf(tmp_path / "ckpt", dest, progress=False)
+    _assert_one_line_and_nothing_written(info.value, dest, "pass --tokenizer PATH")
