@@ -5,7 +5,7 @@
     # the same code path on a CPU (smoke run; no FP8 without TransformerEngine on a GPU), 1 and 2 ranks
     .venv/bin/python benchmarks/train_throughput.py --preset tiny --device cpu --precisions fp32,bf16 --nprocs 1,2
 
-Every run goes through ``pipeline.train.launch.run_training`` on ``--nprocs`` data-parallel ranks
+Every run goes through ``pipeline.launch.training.run_training`` on ``--nprocs`` data-parallel ranks
 (megatron DDP, megatron's optimizer with fp32
 master weights, the rewarm-cosine schedule, the TE layer spec when TransformerEngine imports) on the
 same synthetic data, one after another in this process. The data is a learnable token stream
@@ -85,7 +85,7 @@ def run_one(preset: dict, precision: PrecisionConfig, data: dict, steps: int, wa
     """One training run on ``nproc`` data-parallel ranks (peak memory is measured for one rank only)."""
     import torch
 
-    from pipeline.train.launch import run_training
+    from pipeline.launch.training import run_training
 
     model = preset["model"]
     train_cfg = TrainConfig(train_iters=steps, micro_batch_size=preset["micro_batch"],

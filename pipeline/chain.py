@@ -38,9 +38,12 @@ class Chain:
 
     def _run(self, stage: str, fn, *, config, config_dict: dict, inputs: dict, package: str) -> Artifact:
         if stage not in self._done:
-            self._done[stage] = self.registry.run(
-                stage, fn, config=config, config_dict=config_dict, inputs=inputs, package=package,
-                force=stage in self.forced, progress=self.cfg.progress)
+            from pipeline.launch.datatrove_exec import use_cluster
+
+            with use_cluster(self.cfg.cluster):  # where data stages run; not part of any fingerprint
+                self._done[stage] = self.registry.run(
+                    stage, fn, config=config, config_dict=config_dict, inputs=inputs, package=package,
+                    force=stage in self.forced, progress=self.cfg.progress)
         return self._done[stage]
 
     # ------------------------------------------------------------------ data

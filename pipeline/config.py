@@ -503,12 +503,77 @@ class EvaluateConfig:
     max_samples: int = 64  # validation sequences per domain
 
 
+SLURM_TIME_FORMATS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
+
+
 @dataclass
-class ClusterConfig:
-    executor: str = "local"
+class SlurmConfig:
+    """``cluster=slurm``: every data stage is a datatrove Slurm job array (one array task per datatrove
+    task); ``pretrain``/``train`` is one job of ``nodes`` x ``train.nproc_per_node`` ranks (srun)."""
+
+    partition: str = ""  # "" = the cluster's default partition
+    time: str = "04:00:00"  # per job (data stages: per array task)
+    cpus_per_task: int = 1  # data stages: CPUs per datatrove task
+    mem_per_cpu_gb: int = 2
+    max_parallel_tasks: int = -1  # array throttle (sbatch --array=0-N%max); -1 = no limit
+    max_array_size: int = 1001  # the cluster's MaxArraySize; more tasks = several arrays
+    qos: str = ""
+    account: str = ""
+    venv: str = ""  # a venv the jobs activate (its bin/activate); "" = the one cpt runs from
+    container_image: str = ""  # run tasks in this image (srun --container-image, pyxis/enroot)
+    container_mounts: str = ""  # srun --container-mounts (the workdir must be visible inside)
+    sbatch_args: dict = field(default_factory=dict)  # extra sbatch options, e.g. {constraint: h100}
+    # Slurm sends SIGUSR1 this long before the time limit: a data task requeues itself, training
+    # checkpoints, exits and its job requeues (resuming from its own run directory).
+    signal_before_end_s: int = 120
+    poll_interval_s: float = 2.0
+    # training jobs
+    nodes: int = 1
+    gpus_per_node: int = 8  # one rank per GPU: must equal train.nproc_per_node (0 = CPU ranks)
+    train_cpus_per_rank: int = 8
+    train_time: str = ""  # "" = time
+    train_mem_gb: int = 0  # per node; 0 = Slurm's default
 
     def __post_init__(self):
-        _one_of(self.executor, ("local",), "cluster.executor")
+        from pipeline.launch.slurm_time import parse_slurm_time  # a leaf module: no import circle
+
+        for key in ("time", "train_time"):
+            value = getattr(self, key)
+            if value or key == "time":
+                _check(parse_slurm_time(value) is not None, f"cluster.slurm.{key}",
+                       f"{value!r} is not a Slurm time ({SLURM_TIME_FORMATS})")
+        for key in ("cpus_per_task", "mem_per_cpu_gb", "max_array_size", "nodes", "train_cpus_per_rank"):
+            _check(getattr(self, key) >= 1, f"cluster.slurm.{key}", "must be >= 1")
+        _check(self.max_parallel_tasks == -1 or self.max_parallel_tasks >= 1, "cluster.slurm.max_parallel_tasks",
+               "must be -1 (no limit) or >= 1")
+        _check(self.gpus_per_node >= 0 and self.train_mem_gb >= 0 and self.signal_before_end_s >= 0,
+               "cluster.slurm", "gpus_per_node, train_mem_gb and signal_before_end_s must be >= 0")
+        _check(self.poll_interval_s > 0, "cluster.slurm.poll_interval_s", "must be > 0")
+
+
+@dataclass
+class RayConfig:
+    """``cluster=ray``: data stages run as Ray tasks (datatrove's RayPipelineExecutor); training stays local."""
+
+    address: str = ""  # "" = start a Ray instance on this machine; else "auto" or "host:port"
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: float = 2.0
+
+    def __post_init__(self):
+        _check(self.cpus_per_task >= 1, "cluster.ray.cpus_per_task", "must be >= 1")
+        _check(self.mem_per_cpu_gb > 0, "cluster.ray.mem_per_cpu_gb", "must be > 0")
+
+
+@dataclass
+class ClusterConfig:
+    """Where the work runs. Not part of any fingerprint: the same stage on another executor is a cache hit."""
+
+    executor: str = "local"  # local | slurm | ray
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+
+    def __post_init__(self):
+        _one_of(self.executor, ("local", "slurm", "ray"), "cluster.executor")
 
 
 # ----------------------------------------------------------------------------- root

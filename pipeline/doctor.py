@@ -110,7 +110,7 @@ def training_plan_checks(cfg: CptConfig) -> int:
     import torch
 
     from pipeline.train.flops import peak_tflops
-    from pipeline.train.launch import check_resources
+    from pipeline.launch.local_ranks import check_resources
     from pipeline.train.model import have_transformer_engine
 
     failures = 0

@@ -1,4 +1,4 @@
-"""Data parallelism on real megatron-core: two CPU ranks (gloo) started by pipeline.train.launch.
+"""Data parallelism on real megatron-core: two CPU ranks (gloo) started by pipeline.launch.local_ranks.
 
 Two ranks must train what one does (same samples per global batch, gradients summed), preempt
 and resume together bit for bit, and fail cleanly."""
@@ -133,7 +133,7 @@ def test_rank_errors_come_back_as_one_clear_error(corpus_root, tmp_path):
 
 
 def test_resources_are_checked_before_starting_ranks():
-    from pipeline.train.launch import check_resources
+    from pipeline.launch.local_ranks import check_resources
 
     with pytest.raises(ConfigError, match="train.global_batch_size"):
         TrainConfig(micro_batch_size=4, global_batch_size=8, nproc_per_node=3)
@@ -145,22 +145,22 @@ def test_resources_are_checked_before_starting_ranks():
 
 def test_a_dead_rank_does_not_leave_the_others_hanging():
     """One rank exits with an error while the other blocks (as in a collective): it is killed after the grace."""
-    from pipeline.train.launch import _wait
+    from pipeline.launch.local_ranks import wait_for_ranks
 
     crashed = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"], start_new_session=True)
     blocked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
     t0 = time.monotonic()
-    assert _wait([crashed, blocked], grace_s=0.5) == [3, -signal.SIGKILL]
+    assert wait_for_ranks([crashed, blocked], grace_s=0.5) == [3, -signal.SIGKILL]
     assert time.monotonic() - t0 < 30
 
 
 def test_preempted_error_survives_the_process_boundary():
-    from pipeline.train.launch import _error_from
+    from pipeline.launch.local_ranks import error_from_result
 
-    exc = _error_from({"ok": False, "error": "TrainingPreempted", "signum": 10, "iteration": 7,
+    exc = error_from_result({"ok": False, "error": "TrainingPreempted", "signum": 10, "iteration": 7,
                        "checkpoint": "/x/iter_0000007", "message": "...", "exit_code": 138})
     assert isinstance(exc, TrainingPreempted) and exc.exit_code == 138 and exc.iteration == 7
-    other = _error_from({"ok": False, "error": "ConfigError", "message": "bad key", "exit_code": 2})
+    other = error_from_result({"ok": False, "error": "ConfigError", "message": "bad key", "exit_code": 2})
     assert isinstance(other, ConfigError) and str(other) == "bad key"
-    bug = _error_from({"ok": False, "rank": 1, "error": "ValueError", "message": "nan in grads", "exit_code": 1})
+    bug = error_from_result({"ok": False, "rank": 1, "error": "ValueError", "message": "nan in grads", "exit_code": 1})
     assert isinstance(bug, RuntimeError) and "rank 1 failed: ValueError: nan in grads" in str(bug)

@@ -103,7 +103,7 @@ FP32 = PrecisionConfig()
 
 def train_tiny(corpus, out_dir, **kwargs):
     """Train the tiny model on ``corpus`` (in this process, or on ``train_cfg.nproc_per_node`` ranks)."""
-    from pipeline.train.launch import run_training
+    from pipeline.launch.training import run_training
 
     args = dict(model_cfg=MODEL, train_cfg=TRAIN, schedule_cfg=SCHEDULE, precision_cfg=FP32)
     for key in list(args):

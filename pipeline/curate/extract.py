@@ -10,7 +10,7 @@ from pipeline.config import CurateConfig, RecipeConfig
 from pipeline.curate.accounting import DumpTally
 from pipeline.curate.funnel import build_funnel, write_funnel_parquet
 from pipeline.curate.recipe_steps import build_steps
-from pipeline.datatrove_run import run_local
+from pipeline.launch.datatrove_exec import run_pipeline
 from pipeline.registry import StageContext
 
 TEXT_DIR = "text"
@@ -64,7 +64,7 @@ def run(ctx: StageContext) -> dict:
     steps = [(k, s) for k, s in build_steps(recipe, extract=(fmt == "warc")) if k in EXTRACT_KEYS]
     writer = ParquetWriter(output_folder=str(ctx.out_dir / TEXT_DIR), output_filename="${rank}.parquet")
     pipeline = with_tallies(make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes), steps, writer)
-    step_stats = run_local(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=cfg.workers,
+    step_stats = run_pipeline(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=cfg.workers,
                            what="extract")
     funnel = build_funnel(step_stats, [k for k, _ in steps], dump)
     write_funnel_parquet(funnel, "extract", ctx.out_dir / "funnel.parquet")

@@ -10,7 +10,7 @@ from pipeline.curate.accounting import SampledParquetWriter
 from pipeline.curate.extract import EXTRACT_KEYS, TEXT_DIR, with_tallies
 from pipeline.curate.funnel import build_funnel, combine, write_funnel_parquet
 from pipeline.curate.recipe_steps import build_steps
-from pipeline.datatrove_run import run_local
+from pipeline.launch.datatrove_exec import run_pipeline
 from pipeline.errors import CptError
 from pipeline.registry import StageContext
 
@@ -35,7 +35,7 @@ def run(ctx: StageContext) -> dict:
     tasks = min(cfg.tasks, len(files))
     reader = ParquetReader(str(src), glob_pattern="*.parquet")
     writer = ParquetWriter(output_folder=str(ctx.out_dir / DOCS_DIR), output_filename="${rank}.parquet")
-    step_stats = run_local(with_tallies(reader, steps, writer), logging_dir=ctx.out_dir / "logs", tasks=tasks,
+    step_stats = run_pipeline(with_tallies(reader, steps, writer), logging_dir=ctx.out_dir / "logs", tasks=tasks,
                            workers=cfg.workers, what="curate")
     funnel = build_funnel(step_stats, [k for k, _ in steps], extracted.stats["dump"])
     write_funnel_parquet(funnel, "curate", ctx.out_dir / "funnel.parquet")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.config import DedupConfig
 from pipeline.curate.accounting import DumpTally, tally_by_dump
-from pipeline.datatrove_run import run_local, stat
+from pipeline.launch.datatrove_exec import run_pipeline, stat
 from pipeline.errors import CptError
 
 
@@ -62,7 +62,7 @@ def document_text(doc) -> str:
 def _filter_run(name: str, src: Path, dst: Path, prefix: str, dedup_filter, *, logs: Path, tasks: int,
                 workers: int) -> PassResult:
     """Reader -> tally -> a dedup filter -> tally -> writer, with the accounting checked per dump."""
-    steps = run_local([_reader(src), DumpTally("in"), dedup_filter, DumpTally("kept"), _writer(dst, prefix)],
+    steps = run_pipeline([_reader(src), DumpTally("in"), dedup_filter, DumpTally("kept"), _writer(dst, prefix)],
                       logging_dir=logs, tasks=tasks, workers=workers, what=f"dedup {name} filter")
     read, tally_in, filt, tally_kept, _ = steps
     docs_in = stat(read, "documents")
@@ -89,10 +89,10 @@ def exact_pass(name: str, src: Path, dst: Path, work: Path, prefix: str, cfg: De
 
     getter = normalized_url if name == "url" else document_text
     ec = ExactDedupConfig(content_getter=getter, hash_config=HashConfig(precision=64, hash_fc="sha1"))
-    run_local([_reader(src), ExactDedupSignature(output_folder=str(work / "sigs"), config=ec)],
+    run_pipeline([_reader(src), ExactDedupSignature(output_folder=str(work / "sigs"), config=ec)],
               logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers,
               what=f"dedup {name} signatures")
-    run_local([ExactFindDedups(data_folder=str(work / "sigs"), output_folder=str(work / "dups"), config=ec)],
+    run_pipeline([ExactFindDedups(data_folder=str(work / "sigs"), output_folder=str(work / "dups"), config=ec)],
               logging_dir=work / "logs" / "2_find", tasks=1, workers=1, what=f"dedup {name} find")
     return _filter_run(name, src, dst, prefix,
                        ExactDedupFilter(data_folder=str(work / "dups"), config=ec,
@@ -125,14 +125,14 @@ def minhash_pass(src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig
     from pipeline.dedup.memory import BoundedMinhashDedupCluster
 
     mh = minhash_config(cfg)
-    sig_stats = run_local([_reader(src), signature_step(cfg, work / "signatures")],
+    sig_stats = run_pipeline([_reader(src), signature_step(cfg, work / "signatures")],
                           logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers,
                           what="dedup signatures")
-    run_local([MinhashDedupBuckets(input_folder=str(work / "signatures"), output_folder=str(work / "buckets"),
+    run_pipeline([MinhashDedupBuckets(input_folder=str(work / "signatures"), output_folder=str(work / "buckets"),
                                    config=mh)],
               logging_dir=work / "logs" / "2_buckets", tasks=mh.num_buckets, workers=workers,
               what="dedup buckets")
-    run_local([BoundedMinhashDedupCluster(input_folder=str(work / "buckets"),
+    run_pipeline([BoundedMinhashDedupCluster(input_folder=str(work / "buckets"),
                                           output_folder=str(work / "remove_ids"), config=mh,
                                           save_cluster_id=True, save_cluster_size=True,
                                           memory_limit_bytes=memory_limit_bytes,

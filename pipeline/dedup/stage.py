@@ -15,7 +15,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from pipeline.config import DedupConfig
 from pipeline.curate.accounting import DumpTally, tally_by_dump
-from pipeline.datatrove_run import run_local, stat
+from pipeline.launch.datatrove_exec import run_pipeline, stat
 from pipeline.dedup.memory import GB, default_memory_limit
 from pipeline.dedup.passes import PassResult, _reader, _writer, exact_pass, minhash_config, minhash_pass
 from pipeline.errors import CptError
@@ -45,7 +45,7 @@ def partition_by_dump(src: Path, out: Path, tasks: int, workers: int) -> list[tu
     """Split the input into ``by_dump/<dump>/`` folders (one per dump)."""
     from datatrove.pipeline.writers import ParquetWriter
 
-    run_local([_reader(src), DefaultDump(),
+    run_pipeline([_reader(src), DefaultDump(),
                ParquetWriter(output_folder=str(out), output_filename="${dump}/${rank}.parquet")],
               logging_dir=out.parent / "logs" / "0_partition", tasks=tasks, workers=workers,
               what="dedup partition by dump")
@@ -62,7 +62,7 @@ def groups_for(cfg: DedupConfig, ctx: StageContext, src: Path, tasks: int, worke
 
 
 def copy_pass(src: Path, dst: Path, prefix: str, logs: Path, tasks: int, workers: int) -> PassResult:
-    steps = run_local([_reader(src), DumpTally("in"), _writer(dst, prefix)], logging_dir=logs, tasks=tasks,
+    steps = run_pipeline([_reader(src), DumpTally("in"), _writer(dst, prefix)], logging_dir=logs, tasks=tasks,
                       workers=workers, what="dedup (copy)")
     by_dump = {d: {"in": t["docs"], "removed": 0} for d, t in tally_by_dump(steps[1]).items()}
     n = stat(steps[0], "documents")

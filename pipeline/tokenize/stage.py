@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline import assets
 from pipeline import inputs as inputs_mod
 from pipeline.config import ReplayConfig, TokenizerConfig
-from pipeline.datatrove_run import run_local, stat
+from pipeline.launch.datatrove_exec import run_pipeline, stat
 from pipeline.errors import ConfigError, CptError
 from pipeline.registry import StageContext
 from pipeline.tokenize import indexed
@@ -45,7 +45,7 @@ def tokenize(reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: s
                                      tokenizer_name_or_path=info["path"], eos_token=cfg.eos_token,
                                      batch_size=cfg.batch_size)
     t0 = time.perf_counter()
-    step_stats = run_local([reader, step], logging_dir=out_dir / "logs", tasks=tasks, workers=tasks, what=what)
+    step_stats = run_pipeline([reader, step], logging_dir=out_dir / "logs", tasks=tasks, workers=tasks, what=what)
     wall = time.perf_counter() - t0
     docs, tokens = stat(step_stats[0], "documents"), stat(step_stats[1], "tokens")
     shards = indexed.prefixes(out_dir / TOKENS_DIR)

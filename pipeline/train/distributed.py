@@ -4,7 +4,7 @@ megatron-core needs a process group even on one device. :func:`distributed_sessi
 (gloo on CPU, nccl on GPU), seeds every RNG megatron uses, and tears everything down again so a
 process can train more than once (pretrain then CPT; pytest runs many).
 
-A process started as a rank by :mod:`pipeline.train.launch` (``CPT_DIST_WORKER=1`` with torch's
+A process started as a rank (by :mod:`pipeline.launch.local_ranks` or ``srun``) (``CPT_DIST_WORKER=1`` with torch's
 ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``) joins that job instead,
 on ``cuda:<LOCAL_RANK>`` for a GPU. Every other process is a world of one.
 """
@@ -25,13 +25,13 @@ from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
 from pipeline.errors import ConfigError
 from pipeline.train.cpu_compat import disable_cpu_mode, enable_cpu_mode
-from pipeline.train.launch import WORKER_ENV, free_port
+from pipeline.launch.contract import WORKER_ENV, free_port
 
 _ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK")
 
 
 def is_launched_rank() -> bool:
-    """True in a process that pipeline.train.launch started as one rank of a multi-process job."""
+    """True in a process started as one rank of a multi-process job."""
     return os.environ.get(WORKER_ENV) == "1"
 
 

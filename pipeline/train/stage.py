@@ -40,13 +40,13 @@ def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> Schedule
 def run_pretrain(ctx: StageContext) -> dict:
     """Make a base model: pretrain from scratch on the original corpus (the replay source's train
     split), so the embedded demo has something to continue from."""
-    from pipeline.train.launch import run_training
+    from pipeline.launch.training import run_training
 
     cfg: CptConfig = ctx.config
     replay = ctx.inputs["replay"]
     schedule = ScheduleConfig(name="rewarm_cosine", peak_lr=cfg.base_model.pretrain_peak_lr,
                               min_lr_ratio=0.1, warmup_fraction=0.05)
-    return run_training(cfg.train.nproc_per_node, model_cfg=cfg.model,
+    return run_training(cfg.train.nproc_per_node, cluster=cfg.cluster, model_cfg=cfg.model,
                         train_cfg=replace(cfg.train, train_iters=cfg.base_model.pretrain_iters),
                         schedule_cfg=schedule, precision_cfg=cfg.precision,
                         train_blend=[(1.0, str(replay.path / "split" / "train"))],
@@ -57,7 +57,7 @@ def run_pretrain(ctx: StageContext) -> dict:
 
 def run_cpt(ctx: StageContext) -> dict:
     """Continued pretraining: weights-only start from the base model, re-warmed schedule, mixed data."""
-    from pipeline.train.launch import run_training
+    from pipeline.launch.training import run_training
 
     cfg: CptConfig = ctx.config
     mix = ctx.inputs["mix"]
@@ -66,7 +66,7 @@ def run_cpt(ctx: StageContext) -> dict:
     base = checkpoint_of(ctx.inputs["base"])
     schedule = rewarm_schedule(cfg.schedule, base)
     ctx.log(f"re-warm to peak LR {schedule.peak_lr:g} ({schedule.name}), weights-only from {base}")
-    return run_training(cfg.train.nproc_per_node, model_cfg=cfg.model, train_cfg=cfg.train,
+    return run_training(cfg.train.nproc_per_node, cluster=cfg.cluster, model_cfg=cfg.model, train_cfg=cfg.train,
                         schedule_cfg=schedule, precision_cfg=cfg.precision,
                         train_blend=[(e["weight"], str(workdir / e["prefix"])) for e in blend["train"]],
                         valid_prefixes={d: str(workdir / p) for d, p in blend["valid"].items()},

@@ -1,4 +1,4 @@
-"""One data-parallel rank: ``python -m pipeline.train.worker <spec.json>`` (started by launch.py).
+"""One data-parallel rank: ``python -m pipeline.train.worker <spec.json>`` (started by pipeline.launch.local_ranks, or srun in a Slurm job).
 
 Trains with the spec's arguments and writes ``result-<rank>.json`` beside the spec: rank 0 its
 stats, and every rank that fails its error, so the launcher can report what went wrong wherever
@@ -12,13 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
+from pipeline.launch.contract import LAUNCHER_PID_ENV, adopt_slurm_rank_env, decode_spec, result_path
 from pipeline.train.preemption import PreemptionGuard
-
-LAUNCHER_PID_ENV = "CPT_LAUNCHER_PID"
-
-
-def result_path(spec_path: Path, rank: int) -> Path:
-    return spec_path.with_name(f"result-{rank}.json")
 
 
 def die_with_launcher() -> None:
@@ -38,6 +33,7 @@ def main(argv: list[str]) -> int:
     # Record SIGTERM/SIGUSR1 from the very start: the imports below take seconds (more with TE), and a
     # signal then must still end as a preemption, not kill the rank (the training loop takes it over).
     with PreemptionGuard():
+        adopt_slurm_rank_env()
         die_with_launcher()
         return _train(Path(argv[0]), int(os.environ["RANK"]))
 
@@ -47,7 +43,6 @@ def _train(spec_path: Path, rank: int) -> int:
 
     from pipeline.errors import CptError
     from pipeline.registry import write_json_atomic
-    from pipeline.train.launch import decode_spec
     from pipeline.train.loop import train
     from pipeline.train.preemption import TrainingPreempted
 

@@ -1,7 +1,6 @@
-"""Data-parallel training on one node: ``train.nproc_per_node`` worker processes, one per GPU.
+"""Data-parallel training on this node: ``train.nproc_per_node`` worker processes, one per GPU.
 
-:func:`run_training` is what the stages call. With one process it trains in the calling process.
-With more, it starts ``python -m pipeline.train.worker`` once per rank (torch's ``RANK``,
+:func:`launch_ranks` starts ``python -m pipeline.train.worker`` once per rank (torch's ``RANK``,
 ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``/``MASTER_PORT`` in each environment, plus
 ``CPT_DIST_WORKER=1``), and:
 
@@ -17,11 +16,9 @@ On a CPU (tests, CI) the ranks use gloo and split the cores between them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import shutil
@@ -30,60 +27,19 @@ import time
 from pathlib import Path
 
 from pipeline import errors
-from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
+from pipeline.config import TrainConfig
 from pipeline.errors import ConfigError, CptError
+from pipeline.launch.contract import (LAUNCH_DIR, LAUNCHER_PID_ENV, SPEC_FILE, WORKER_ENV, encode_spec, free_port,
+                                      result_path)
 from pipeline.train.preemption import PREEMPTION_SIGNALS, TrainingPreempted
-from pipeline.train.worker import result_path
 
 RANK_EXIT_GRACE_S = 60.0
-WORKER_ENV = "CPT_DIST_WORKER"  # "1" in each rank's environment (pipeline.train.distributed reads it)
-LAUNCH_DIR = "launch"  # inside the run's output directory while the ranks run: spec.json, result-<rank>.json
-_CONFIG_TYPES = {"model_cfg": ModelConfig, "train_cfg": TrainConfig, "schedule_cfg": ScheduleConfig,
-                 "precision_cfg": PrecisionConfig}
 
 
-def run_training(nproc: int, **train_kwargs) -> dict:
-    """``pipeline.train.loop.train(**train_kwargs)`` on ``nproc`` data-parallel ranks (1 = in this process),
-    after checking that the plan fits the GPU's memory (:mod:`pipeline.train.memory`)."""
-    from pipeline.train.memory import check_training_plan
-
-    check_training_plan(train_kwargs["model_cfg"], train_kwargs["train_cfg"], train_kwargs["precision_cfg"],
-                        train_kwargs["tokenizer_path"])
-    if nproc <= 1:
-        from pipeline.train.loop import train
-
-        return train(**train_kwargs)
-    return launch_ranks(nproc, train_kwargs)
-
-
-# ----------------------------------------------------------------------------- the spec a worker reads
-def encode_spec(train_kwargs: dict) -> dict:
-    """``train`` keyword arguments as JSON: configs as dicts, paths as strings."""
-    spec = {}
-    for key, value in train_kwargs.items():
-        if dataclasses.is_dataclass(value):
-            value = dataclasses.asdict(value)
-        elif isinstance(value, Path):
-            value = str(value)
-        elif key == "train_blend":
-            value = [[float(w), str(p)] for w, p in value]
-        spec[key] = value
-    return spec
-
-
-def decode_spec(spec: dict) -> dict:
-    kwargs = dict(spec)
-    for key, cls in _CONFIG_TYPES.items():
-        if key in kwargs:
-            kwargs[key] = cls(**kwargs[key])
-    kwargs["out_dir"] = Path(kwargs["out_dir"])
-    if kwargs.get("init_from"):
-        kwargs["init_from"] = Path(kwargs["init_from"])
-    return kwargs
-
-
-def _error_from(result: dict) -> Exception:
-    """Rebuild the error a rank reported: the same CptError (one clear line), else a RuntimeError."""
+# ----------------------------------------------------------------------------- launching
+def error_from_result(result: dict) -> Exception:
+    """Rebuild the error a rank reported in its result file: the same CptError (one clear line), else
+    a RuntimeError."""
     if result["error"] == "TrainingPreempted":
         return TrainingPreempted(result["signum"], result["iteration"], result["checkpoint"])
     cls = getattr(errors, result["error"], None)
@@ -95,12 +51,20 @@ def _error_from(result: dict) -> Exception:
     return exc
 
 
-# ----------------------------------------------------------------------------- launching
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (for the ranks' rendezvous)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def read_results(spec_path: Path, nproc: int) -> dict[int, dict]:
+    return {rank: json.loads(path.read_text()) for rank in range(nproc)
+            if (path := result_path(spec_path, rank)).exists()}
+
+
+def write_spec(out_dir: Path, train_kwargs: dict) -> Path:
+    """A fresh ``<out_dir>/launch/spec.json`` (results of an earlier launch are removed)."""
+    launch_dir = Path(out_dir) / LAUNCH_DIR
+    if launch_dir.exists():
+        shutil.rmtree(launch_dir)
+    launch_dir.mkdir(parents=True)
+    spec_path = launch_dir / SPEC_FILE
+    spec_path.write_text(json.dumps(encode_spec(train_kwargs), indent=2))
+    return spec_path
 
 
 def check_resources(nproc: int, train_cfg: TrainConfig) -> str:
@@ -120,7 +84,7 @@ def check_resources(nproc: int, train_cfg: TrainConfig) -> str:
 def rank_env(rank: int, nproc: int, port: int) -> dict:
     env = {**os.environ, WORKER_ENV: "1", "RANK": str(rank), "LOCAL_RANK": str(rank),
            "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc), "MASTER_ADDR": "127.0.0.1",
-           "MASTER_PORT": str(port), "CPT_LAUNCHER_PID": str(os.getpid())}
+           "MASTER_PORT": str(port), LAUNCHER_PID_ENV: str(os.getpid())}
     if "OMP_NUM_THREADS" not in os.environ:  # the ranks share the node's cores (CPU-side work on a GPU too)
         env["OMP_NUM_THREADS"] = str(max(1, len(os.sched_getaffinity(0)) // nproc))
     return env
@@ -129,21 +93,15 @@ def rank_env(rank: int, nproc: int, port: int) -> dict:
 def launch_ranks(nproc: int, train_kwargs: dict) -> dict:
     """Run ``train`` on ``nproc`` local ranks; returns rank 0's stats or raises the error that stopped them."""
     check_resources(nproc, train_kwargs["train_cfg"])
-    launch_dir = Path(train_kwargs["out_dir"]) / LAUNCH_DIR
-    if launch_dir.exists():
-        shutil.rmtree(launch_dir)  # results of an earlier launch
-    launch_dir.mkdir(parents=True)
-    spec_path = launch_dir / "spec.json"
-    spec_path.write_text(json.dumps(encode_spec(train_kwargs), indent=2))
+    spec_path = write_spec(train_kwargs["out_dir"], train_kwargs)
     port = free_port()
     with _ForwardSignals() as ranks:  # handlers first: no window in which a signal kills only us
         for rank in range(nproc):
             ranks.start([sys.executable, "-m", "pipeline.train.worker", str(spec_path)],
                         env=rank_env(rank, nproc, port))
-        returncodes = _wait(ranks.procs)
-    results = {rank: json.loads(path.read_text()) for rank in range(nproc)
-               if (path := result_path(spec_path, rank)).exists()}
-    shutil.rmtree(launch_dir, ignore_errors=True)
+        returncodes = wait_for_ranks(ranks.procs)
+    results = read_results(spec_path, nproc)
+    shutil.rmtree(spec_path.parent, ignore_errors=True)
     if results.get(0, {}).get("ok"):
         if ranks.received:  # the ranks finished before acting on it: pass it on here, never swallow it
             signal.raise_signal(ranks.received)
@@ -151,7 +109,7 @@ def launch_ranks(nproc: int, train_kwargs: dict) -> dict:
     failed = [results[r] for r in sorted(results) if not results[r]["ok"]]
     preempted = [r for r in failed if r["error"] == "TrainingPreempted"]
     if preempted or failed:
-        raise _error_from((preempted or failed)[0])
+        raise error_from_result((preempted or failed)[0])
     codes = {rank: rc for rank, rc in enumerate(returncodes) if rc != 0}
     if ranks.received and all(rc == -ranks.received for rc in codes.values()):
         exc = CptError(f"training stopped by {signal.Signals(ranks.received).name} before it started; "
@@ -212,7 +170,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
             proc.kill()
 
 
-def _wait(procs: list[subprocess.Popen], grace_s: float | None = None) -> list[int]:
+def wait_for_ranks(procs: list[subprocess.Popen], grace_s: float | None = None) -> list[int]:
     """Wait for every rank; ``grace_s`` (default RANK_EXIT_GRACE_S) after one has exited, kill the
     rest (they are blocked in a collective with a rank that is gone); returns the exit codes."""
     grace_s = RANK_EXIT_GRACE_S if grace_s is None else grace_s

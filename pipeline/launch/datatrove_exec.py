@@ -1,15 +1,28 @@
-"""Run a datatrove pipeline on the configured executor and read back its per-step stats."""
+"""Run a datatrove pipeline on the configured executor and read back its per-step stats.
+
+Every data stage calls :func:`run_pipeline`. Which executor runs it is the ``cluster`` config that
+:func:`use_cluster` installs around a stage (the chain does): datatrove's local executor, a Slurm
+job array (:mod:`pipeline.launch.slurm_data`) or Ray tasks (:mod:`pipeline.launch.ray_data`). All
+three write the same ``completions/`` and ``stats/`` into the logging folder, so a rerun resumes
+from the completed tasks whichever executor ran them, and the stats merge the same way.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from datatrove.executor import LocalPipelineExecutor
 
+from pipeline.config import ClusterConfig
 from pipeline.errors import CptError
+from pipeline.launch.task_state import maybe_fail_rank
+
+_ACTIVE = ClusterConfig()
 
 # datatrove logs every task at INFO on stderr; its full logs still go to <logging_dir>/logs/.
 STDERR_LEVEL = os.environ.get("CPT_DATATROVE_LOG_LEVEL", "WARNING")
@@ -38,6 +51,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
         base.add_task_logger = _quiet_task_logger
         dt_logging.setup_default_logger = _quiet_main_logger  # what close_task_logger restores
+        maybe_fail_rank(self, rank)
         return super()._run_for_rank(rank, local_rank)
 
     def mark_rank_as_completed(self, rank: int):
@@ -69,12 +83,39 @@ def _quiet_main_logger() -> None:
     logger.add(sys.stderr, level=STDERR_LEVEL, format="datatrove {level}: {message}")
 
 
-def run_local(pipeline: list, *, logging_dir: Path, tasks: int, workers: int, what: str) -> list[dict]:
-    """Run with datatrove's LocalPipelineExecutor. Completed tasks in ``logging_dir`` are skipped
-    on a rerun (resume). Returns the merged per-step stats (``stats.json``)."""
+@contextlib.contextmanager
+def use_cluster(cluster: ClusterConfig) -> Iterator[None]:
+    """``with use_cluster(cfg.cluster):`` data stages inside run on that executor."""
+    global _ACTIVE
+    previous, _ACTIVE = _ACTIVE, cluster
+    try:
+        yield
+    finally:
+        _ACTIVE = previous
+
+
+def run_pipeline(pipeline: list, *, logging_dir: Path, tasks: int, workers: int, what: str) -> list[dict]:
+    """Run on the active executor. Completed tasks in ``logging_dir`` are skipped on a rerun (resume).
+    Returns the merged per-step stats."""
+    _quiet_main_logger()
+    if _ACTIVE.executor == "slurm":
+        from pipeline.launch.slurm_data import run_on_slurm
+
+        run_on_slurm(pipeline, logging_dir=logging_dir, tasks=tasks, what=what, cfg=_ACTIVE.slurm)
+    elif _ACTIVE.executor == "ray":
+        from pipeline.launch.ray_data import run_on_ray
+
+        run_on_ray(pipeline, logging_dir=logging_dir, tasks=tasks, workers=workers, what=what, cfg=_ACTIVE.ray)
+    else:
+        run_local(pipeline, logging_dir=logging_dir, tasks=tasks, workers=workers, what=what)
+    return merged_stats(logging_dir, tasks)
+
+
+def run_local(pipeline: list, *, logging_dir: Path, tasks: int, workers: int, what: str) -> None:
+    """datatrove's LocalPipelineExecutor, ``workers`` tasks at a time."""
     _quiet_main_logger()
     executor = QuietLocalExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
-                                     logging_dir=str(logging_dir))
+                                  logging_dir=str(logging_dir))
     try:
         executor.run()
     except Exception as exc:  # a task raised: say which stage and where its logs are
@@ -82,7 +123,6 @@ def run_local(pipeline: list, *, logging_dir: Path, tasks: int, workers: int, wh
     incomplete = executor.get_incomplete_ranks(range(tasks))
     if incomplete:
         raise CptError(f"{what}: tasks {incomplete} did not complete (task logs in {logging_dir}/logs)")
-    return merged_stats(logging_dir, tasks)
 
 
 def merged_stats(logging_dir: Path, tasks: int) -> list[dict]:
