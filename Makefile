@@ -24,7 +24,7 @@ demo: setup
 	$(VENV)/bin/cpt run
 
 test: setup
-	$(VENV)/bin/python -m pytest -q
+	bash .ci/cluster/with_clusters.sh $(VENV)/bin/python -m pytest -q
 
 doctor: setup
 	$(VENV)/bin/cpt doctor

@@ -33,6 +33,7 @@ def append_submission(logging_dir: Path, *, executor: str, what: str, tasks: int
     record = read_record(logging_dir) or {"executor": executor, "what": what, "tasks": tasks, "submissions": []}
     record.update(executor=executor, what=what, tasks=tasks)
     record["submissions"].append({**submission, "submitted_at": time.time()})
+    Path(logging_dir).mkdir(parents=True, exist_ok=True)
     write_json_atomic(Path(logging_dir) / JOB_RECORD, record)
     return record
 
