@@ -1,4 +1,5 @@
-"""What a launcher and the training ranks it starts agree on, in one place that imports neither.
+"""What a launcher and the training ranks it starts agree on, in one place that imports neither
+(nor anything slow: a starting rank imports it before it can take signals).
 
 A rank is ``python -m pipeline.train.worker <spec.json>``. Its launcher (the local one in
 :mod:`pipeline.launch.local_ranks`, or ``srun`` in a job from :mod:`pipeline.launch.slurm_training`)
@@ -12,15 +13,13 @@ import os
 import socket
 from pathlib import Path
 
-from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
-
 WORKER_ENV = "CPT_DIST_WORKER"  # "1": this process is one rank of a multi-process job
 LAUNCHER_PID_ENV = "CPT_LAUNCHER_PID"  # the local launcher's pid (a rank dies with it)
 RANKS_FROM_SLURM_ENV = "CPT_RANKS_FROM_SLURM"  # "1": take rank/world/master from srun's variables
 LAUNCH_DIR = "launch"  # inside the run's output directory: spec.json, result-<rank>.json
 SPEC_FILE = "spec.json"
-_CONFIG_TYPES = {"model_cfg": ModelConfig, "train_cfg": TrainConfig, "schedule_cfg": ScheduleConfig,
-                 "precision_cfg": PrecisionConfig}
+_CONFIG_TYPES = {"model_cfg": "ModelConfig", "train_cfg": "TrainConfig", "schedule_cfg": "ScheduleConfig",
+                 "precision_cfg": "PrecisionConfig"}
 
 
 def result_path(spec_path: Path, rank: int) -> Path:
@@ -49,10 +48,12 @@ def encode_spec(train_kwargs: dict) -> dict:
 
 
 def decode_spec(spec: dict) -> dict:
+    from pipeline import config  # not at import time: a rank imports this module before its signal guard is up
+
     kwargs = dict(spec)
     for key, cls in _CONFIG_TYPES.items():
         if key in kwargs:
-            kwargs[key] = cls(**kwargs[key])
+            kwargs[key] = getattr(config, cls)(**kwargs[key])
     kwargs["out_dir"] = Path(kwargs["out_dir"])
     if kwargs.get("init_from"):
         kwargs["init_from"] = Path(kwargs["init_from"])
