@@ -20,6 +20,7 @@ COMMANDS = {
     "run": "the whole chain (default: the embedded sample, on CPU)",
     **{s: f"the {s} stage (and whatever it needs that is not cached)" for s in STAGE_COMMANDS},
     "runs": "list stage runs in the workdir: status, timing, lineage",
+    "status": "per stage run: Slurm/Ray tasks done/running/failed (failed ranks' logs), training job state",
     "doctor": "check versions, assets and checksums, GPU and TransformerEngine",
     "import-hf": "SRC DEST: a Hugging Face model directory -> a cpt checkpoint",
     "export-hf": "SRC DEST: a cpt checkpoint (or a run's directory) -> a Hugging Face model directory",
@@ -148,6 +149,10 @@ def dispatch(command: str, cfg) -> Optional[int]:
         from pipeline.runs import print_runs
 
         return print_runs(cfg.workdir)
+    if command == "status":
+        from pipeline.status import print_status
+
+        return print_status(cfg.workdir)
     from pipeline.chain import STAGES, Chain
 
     forced = (STAGES if command == "run" else (command,)) if cfg.force else ()
