@@ -119,7 +119,7 @@ def test_two_rank_training_job_through_sbatch_equals_the_local_two_rank_run(corp
 
 def _preempt_once_training_has_started(out: Path) -> None:
     """Send SIGUSR1 to the job's ranks (as Slurm does before the time limit), then shorten Slurm's
-    hold on the requeued job (BeginTime, about two minutes) so the test does not sit through it."""
+    hold on the requeued job (BeginTime, two minutes) so the test does not sit through it."""
     deadline = time.time() + 300
     while time.time() < deadline:
         try:
@@ -133,6 +133,8 @@ def _preempt_once_training_has_started(out: Path) -> None:
     while time.time() < deadline:
         info = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True).stdout
         if "Restarts=1" in info and "JobState=PENDING" in info:
+            # not at once: slurmd refuses a credential issued in the second it revoked the old one
+            time.sleep(3)
             subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
             return
         time.sleep(0.2)
