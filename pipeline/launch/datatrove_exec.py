@@ -51,8 +51,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
         base.add_task_logger = _quiet_task_logger
         dt_logging.setup_default_logger = _quiet_main_logger  # what close_task_logger restores
-        maybe_fail_rank(self, rank)
-        return super()._run_for_rank(rank, local_rank)
+        return super(QuietLocalExecutor, maybe_fail_rank(self, rank))._run_for_rank(rank, local_rank)
 
     def mark_rank_as_completed(self, rank: int):
         super().mark_rank_as_completed(rank)

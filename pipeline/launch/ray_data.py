@@ -22,18 +22,21 @@ from pipeline.launch.task_state import (ProgressLine, append_submission, complet
 
 class CptRayExecutor(RayPipelineExecutor):
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        maybe_fail_rank(self, rank)
-        return super()._run_for_rank(rank, local_rank, node_rank)
+        return super(CptRayExecutor, maybe_fail_rank(self, rank))._run_for_rank(rank, local_rank, node_rank)
 
 
 def connect(cfg: RayConfig) -> str:
     """Join the cluster at ``cluster.ray.address`` (or RAY_ADDRESS; none = start one here); returns where."""
+    import os
+
     import ray
 
     if not ray.is_initialized():
+        # the driver's CPT_* settings reach the tasks, as sbatch --export=ALL passes them on Slurm
+        env = {k: v for k, v in os.environ.items() if k.startswith("CPT_")}
         try:
             ray.init(address=cfg.address or None, log_to_driver=False, include_dashboard=False,
-                     configure_logging=False)
+                     configure_logging=False, runtime_env={"env_vars": env} if env else None)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise CptError(f"cluster.executor=ray: cannot connect to Ray at {cfg.address or '(local)'}: "
                            f"{str(exc).splitlines()[0]}") from exc

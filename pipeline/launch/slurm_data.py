@@ -49,8 +49,7 @@ class CptSlurmExecutor(SlurmPipelineExecutor):
         pass
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        maybe_fail_rank(self, rank)
-        return super()._run_for_rank(rank, local_rank, node_rank)
+        return super(CptSlurmExecutor, maybe_fail_rank(self, rank))._run_for_rank(rank, local_rank, node_rank)
 
 
 def sbatch_args(cfg: SlurmConfig) -> dict:

@@ -38,15 +38,25 @@ def append_submission(logging_dir: Path, *, executor: str, what: str, tasks: int
     return record
 
 
-def maybe_fail_rank(executor, rank: int) -> None:
-    """Fault injection for the failed-rank tests: ``CPT_FAULT_FAIL_RANK=<dir>:<ranks>`` makes those ranks
-    of the datatrove run logged under ``<dir>`` raise before they start (unless already completed)."""
+def maybe_fail_rank(executor, rank: int):
+    """Fault injection for the failed-rank tests: with ``CPT_FAULT_FAIL_RANK=<dir>:<ranks>``, the given
+    ranks of the datatrove run logged under ``<dir>`` fail inside the task (so their task log records
+    it). Returns the executor to run the rank with: a copy whose pipeline starts with the failure."""
+    import copy
+
     spec = os.environ.get(FAIL_RANK_ENV)
     if not spec or executor.is_rank_completed(rank):
-        return
+        return executor
     name, _, ranks = spec.rpartition(":")
-    if Path(executor.logging_dir.path).name == name and str(rank) in ranks.split(","):
+    if Path(executor.logging_dir.path).name != name or str(rank) not in ranks.split(","):
+        return executor
+
+    def injected_failure(data, rank: int = 0, world_size: int = 1):
         raise RuntimeError(f"injected failure of rank {rank} ({FAIL_RANK_ENV}={spec})")
+
+    failing = copy.copy(executor)
+    failing.pipeline = [injected_failure, *executor.pipeline]
+    return failing
 
 
 class ProgressLine:
