@@ -9,6 +9,7 @@ when the stage succeeds: a crash never leaves a "completed" manifest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pipeline
 
@@ -126,6 +127,28 @@ class Registry:
         code = code_version(package)
         input_fps = {name: art.ref for name, art in sorted(inputs.items())}
         fp = fingerprint(stage, config_dict, input_fps, code)
+        with self._exclusive(stage, fp):
+            return self._run_locked(stage, fp, fn, config=config, config_dict=config_dict, inputs=inputs,
+                                    input_fps=input_fps, code=code, force=force, progress=progress)
+
+    @contextlib.contextmanager
+    def _exclusive(self, stage: str, fp: str) -> Iterator[None]:
+        """One process at a time per stage fingerprint (parallel sweep jobs share upstream stages): the
+        second waits, then finds the first one's result as a cache hit."""
+        import fcntl
+
+        lock_path = self.stage_dir(stage, fp).with_name(f"{fp}.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"[{stage}] {fp} is being run by another cpt process; waiting for it", file=sys.stderr, flush=True)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _run_locked(self, stage: str, fp: str, fn, *, config, config_dict: dict, inputs: dict, input_fps: dict,
+                    code: str, force: bool, progress: bool) -> Artifact:
         final = self.stage_dir(stage, fp)
         if not force and (hit := self.lookup(stage, fp)):
             print(f"[{stage}] cache hit {fp} (completed {hit.manifest.get('finished_at', '?')}); skipped",
