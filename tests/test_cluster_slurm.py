@@ -166,3 +166,17 @@ def test_training_rank_count_must_match_gpus_per_node(corpus_root, tmp_path):
     with pytest.raises(ConfigError, match="one rank per GPU"):
         train_tiny(corpus, tmp_path / "run", train_cfg=CFG, cluster=cluster)
     assert not (tmp_path / "run" / "slurm").exists()
+
+
+def test_filter_sweep_as_slurm_jobs_through_hydras_submitit_launcher(shards, tmp_path):
+    """``cpt curate -m hydra/launcher=submitit_slurm ...``: one Slurm job per sweep point; cpt blocks
+    until all have finished. The jobs share the extract stage (one runs it, the other waits: a cache hit)."""
+    proc = run_cpt(*curate_args(shards), "-m", "hydra/launcher=submitit_slurm", "hydra.launcher.partition=debug",
+                   "hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=2", "hydra.launcher.mem_gb=2",
+                   "recipe.filters.gopher_quality.min_stop_words=1,3", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifests = [json.loads(p.read_text()) for p in (tmp_path / "work" / "curate").glob("*/manifest.json")]
+    assert len(manifests) == 2 and all(m["status"] == "completed" for m in manifests)
+    assert {m["config"]["filters"]["gopher_quality"]["min_stop_words"] for m in manifests} == {1, 3}
+    assert len(list((tmp_path / "work" / "extract").glob("*/manifest.json"))) == 1
+    assert list((tmp_path / "work" / "multirun").rglob(".submitit/*/*_result.pkl"))
