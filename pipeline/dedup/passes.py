@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.config import DedupConfig
 from pipeline.curate.accounting import DumpTally, tally_by_dump
-from pipeline.launch.datatrove_exec import run_pipeline, stat
+from pipeline.launch.datatrove_exec import Job, run_chain, run_pipeline, stat
 from pipeline.errors import CptError
 
 
@@ -59,11 +59,15 @@ def document_text(doc) -> str:
     return doc.text
 
 
-def _filter_run(name: str, src: Path, dst: Path, prefix: str, dedup_filter, *, logs: Path, tasks: int,
-                workers: int) -> PassResult:
-    """Reader -> tally -> a dedup filter -> tally -> writer, with the accounting checked per dump."""
-    steps = run_pipeline([_reader(src), DumpTally("in"), dedup_filter, DumpTally("kept"), _writer(dst, prefix)],
-                      logging_dir=logs, tasks=tasks, workers=workers, what=f"dedup {name} filter")
+def _filter_job(name: str, src: Path, dst: Path, prefix: str, dedup_filter, *, logs: Path, tasks: int,
+                workers: int) -> Job:
+    """Reader -> tally -> a dedup filter -> tally -> writer."""
+    return Job([_reader(src), DumpTally("in"), dedup_filter, DumpTally("kept"), _writer(dst, prefix)],
+               logs, tasks, workers, f"dedup {name} filter")
+
+
+def _filter_result(name: str, steps: list[dict]) -> PassResult:
+    """The filter run's accounting, checked per dump: in = kept + removed."""
     read, tally_in, filt, tally_kept, _ = steps
     docs_in = stat(read, "documents")
     dropped = stat(filt, "dropped")
@@ -78,7 +82,8 @@ def _filter_run(name: str, src: Path, dst: Path, prefix: str, dedup_filter, *, l
 
 def exact_pass(name: str, src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig, tasks: int,
                workers: int) -> PassResult:
-    """``name`` is "url" (normalized URL) or "exact" (the text, byte for byte)."""
+    """``name`` is "url" (normalized URL) or "exact" (the text, byte for byte). Three datatrove runs,
+    chained (on Slurm: submitted together, each after the one before)."""
     from datatrove.pipeline.dedup.exact_dedup import (
         ExactDedupConfig,
         ExactDedupFilter,
@@ -89,15 +94,17 @@ def exact_pass(name: str, src: Path, dst: Path, work: Path, prefix: str, cfg: De
 
     getter = normalized_url if name == "url" else document_text
     ec = ExactDedupConfig(content_getter=getter, hash_config=HashConfig(precision=64, hash_fc="sha1"))
-    run_pipeline([_reader(src), ExactDedupSignature(output_folder=str(work / "sigs"), config=ec)],
-              logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers,
-              what=f"dedup {name} signatures")
-    run_pipeline([ExactFindDedups(data_folder=str(work / "sigs"), output_folder=str(work / "dups"), config=ec)],
-              logging_dir=work / "logs" / "2_find", tasks=1, workers=1, what=f"dedup {name} find")
-    return _filter_run(name, src, dst, prefix,
-                       ExactDedupFilter(data_folder=str(work / "dups"), config=ec,
-                                        exclusion_writer=_writer(work / "removed", "")),
-                       logs=work / "logs" / "3_filter", tasks=tasks, workers=workers)
+    *_, filter_stats = run_chain([
+        Job([_reader(src), ExactDedupSignature(output_folder=str(work / "sigs"), config=ec)],
+            work / "logs" / "1_signatures", tasks, workers, f"dedup {name} signatures"),
+        Job([ExactFindDedups(data_folder=str(work / "sigs"), output_folder=str(work / "dups"), config=ec)],
+            work / "logs" / "2_find", 1, 1, f"dedup {name} find"),
+        _filter_job(name, src, dst, prefix,
+                    ExactDedupFilter(data_folder=str(work / "dups"), config=ec,
+                                     exclusion_writer=_writer(work / "removed", "")),
+                    logs=work / "logs" / "3_filter", tasks=tasks, workers=workers),
+    ])
+    return _filter_result(name, filter_stats)
 
 
 def minhash_config(cfg: DedupConfig):
@@ -128,18 +135,18 @@ def minhash_pass(src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig
     sig_stats = run_pipeline([_reader(src), signature_step(cfg, work / "signatures")],
                           logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers,
                           what="dedup signatures")
-    run_pipeline([MinhashDedupBuckets(input_folder=str(work / "signatures"), output_folder=str(work / "buckets"),
-                                   config=mh)],
-              logging_dir=work / "logs" / "2_buckets", tasks=mh.num_buckets, workers=workers,
-              what="dedup buckets")
-    run_pipeline([BoundedMinhashDedupCluster(input_folder=str(work / "buckets"),
-                                          output_folder=str(work / "remove_ids"), config=mh,
-                                          save_cluster_id=True, save_cluster_size=True,
-                                          memory_limit_bytes=memory_limit_bytes,
-                                          documents=stat(sig_stats[1], "total"))],
-              logging_dir=work / "logs" / "3_clusters", tasks=1, workers=1, what="dedup clustering")
-    return _filter_run("minhash", src, dst, prefix,
-                       MinhashDedupFilter(input_folder=str(work / "remove_ids"), load_cluster_ids=True,
-                                          load_cluster_sizes=True,
-                                          exclusion_writer=_writer(work / "removed", "")),
-                       logs=work / "logs" / "4_filter", tasks=tasks, workers=workers)
+    # the clustering's memory bound needs the signature count: the last three runs are one chain
+    *_, filter_stats = run_chain([
+        Job([MinhashDedupBuckets(input_folder=str(work / "signatures"), output_folder=str(work / "buckets"),
+                                 config=mh)], work / "logs" / "2_buckets", mh.num_buckets, workers, "dedup buckets"),
+        Job([BoundedMinhashDedupCluster(input_folder=str(work / "buckets"), output_folder=str(work / "remove_ids"),
+                                        config=mh, save_cluster_id=True, save_cluster_size=True,
+                                        memory_limit_bytes=memory_limit_bytes,
+                                        documents=stat(sig_stats[1], "total"))],
+            work / "logs" / "3_clusters", 1, 1, "dedup clustering"),
+        _filter_job("minhash", src, dst, prefix,
+                    MinhashDedupFilter(input_folder=str(work / "remove_ids"), load_cluster_ids=True,
+                                       load_cluster_sizes=True, exclusion_writer=_writer(work / "removed", "")),
+                    logs=work / "logs" / "4_filter", tasks=tasks, workers=workers),
+    ])
+    return _filter_result("minhash", filter_stats)

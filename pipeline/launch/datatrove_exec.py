@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -108,6 +109,31 @@ def run_pipeline(pipeline: list, *, logging_dir: Path, tasks: int, workers: int,
     else:
         run_local(pipeline, logging_dir=logging_dir, tasks=tasks, workers=workers, what=what)
     return merged_stats(logging_dir, tasks)
+
+
+@dataclass
+class Job:
+    """One datatrove run: what :func:`run_pipeline` takes, for :func:`run_chain`."""
+
+    pipeline: list
+    logging_dir: Path
+    tasks: int
+    workers: int
+    what: str
+
+
+def run_chain(jobs: list[Job]) -> list[list[dict]]:
+    """Datatrove runs that each read what the one before wrote. On Slurm they are submitted at once as
+    a chain of job arrays (``--dependency=afterok``), so the scheduler starts each as soon as the one
+    before is done; elsewhere they run one after another. Returns each run's merged stats."""
+    if _ACTIVE.executor == "slurm":
+        from pipeline.launch.slurm_data import run_chain_on_slurm
+
+        _quiet_main_logger()
+        run_chain_on_slurm(jobs, cfg=_ACTIVE.slurm)
+        return [merged_stats(job.logging_dir, job.tasks) for job in jobs]
+    return [run_pipeline(job.pipeline, logging_dir=job.logging_dir, tasks=job.tasks, workers=job.workers,
+                         what=job.what) for job in jobs]
 
 
 def run_local(pipeline: list, *, logging_dir: Path, tasks: int, workers: int, what: str) -> None:

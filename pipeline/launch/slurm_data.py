@@ -11,12 +11,15 @@ What cpt adds around it:
   error naming each rank's log;
 * resume: datatrove submits only the ranks without a completion; a job that is still queued from an
   earlier cpt process (killed while waiting) is waited for instead of being submitted twice;
+* chains: :func:`run_chain_on_slurm` submits runs that read each other's output at once, each array
+  ``--dependency=afterok`` on the one before (datatrove's ``depends``);
 * no merge-stats job: cpt sums the per-task stats itself, so a failed rank leaves nothing pending.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -77,23 +80,53 @@ def build_executor(pipeline: list, *, logging_dir: Path, tasks: int, what: str, 
 
 def run_on_slurm(pipeline: list, *, logging_dir: Path, tasks: int, what: str, cfg: SlurmConfig) -> None:
     """Submit the incomplete ranks (or find the job still running them), wait, raise on failed ranks."""
-    logging_dir = Path(logging_dir)
+    submission = submit(pipeline, logging_dir=Path(logging_dir), tasks=tasks, what=what, cfg=cfg)
+    if submission is not None:
+        wait(Path(logging_dir), tasks=tasks, what=what, submission=submission, poll_s=cfg.poll_interval_s)
+
+
+def run_chain_on_slurm(jobs: list, *, cfg: SlurmConfig) -> None:
+    """Submit every run of the chain up front, each array depending (afterok) on the one before; wait
+    for them in order. When one fails, the rest are cancelled (they could never start)."""
+    submissions, after = [], None
+    for job in jobs:
+        sub = submit(job.pipeline, logging_dir=Path(job.logging_dir), tasks=job.tasks, what=job.what, cfg=cfg,
+                     depends_job_id=after)
+        submissions.append(sub)
+        if sub is not None:
+            after = ":".join(sub["job_ids"])
+    for i, (job, sub) in enumerate(zip(jobs, submissions)):
+        if sub is None:
+            continue
+        try:
+            wait(Path(job.logging_dir), tasks=job.tasks, what=job.what, submission=sub, poll_s=cfg.poll_interval_s)
+        except (CptError, KeyboardInterrupt):
+            slurm_cli.cancel([j for later in submissions[i + 1:] if later for j in later["job_ids"]])
+            raise
+
+
+def submit(pipeline: list, *, logging_dir: Path, tasks: int, what: str, cfg: SlurmConfig,
+           depends_job_id: str | None = None) -> dict | None:
+    """The submission that will run this datatrove run's incomplete ranks: a new one, or one still
+    queued from an earlier cpt process; None when every rank has completed."""
     if len(completed_ranks(logging_dir) & set(range(tasks))) == tasks:
-        return
+        return None
     submission = _active_submission(logging_dir)
-    if submission is None:
-        partition = slurm_preflight.check(cfg, slurm_preflight.Request(
-            time=cfg.time, cpus=cfg.cpus_per_task, mem_mb=cfg.cpus_per_task * cfg.mem_per_cpu_gb * 1024))
-        executor, recorder = build_executor(pipeline, logging_dir=logging_dir, tasks=tasks, what=what, cfg=cfg,
-                                            partition=partition)
-        executor.run()  # submits (datatrove: only the ranks without a completion) and returns
-        ranks = json.loads((logging_dir / "ranks_to_run.json").read_text())
-        submission = {"job_ids": recorder.ids, "ranks": ranks, "array_size": cfg.max_array_size,
-                      "logs": str(logging_dir / LOGS)}
-        append_submission(logging_dir, executor="slurm", what=what, tasks=tasks, submission=submission)
-    else:
-        print(f"[{what}] waiting for Slurm job(s) {', '.join(submission['job_ids'])} submitted earlier", flush=True)
-    wait(logging_dir, tasks=tasks, what=what, submission=submission, poll_s=cfg.poll_interval_s)
+    if submission is not None:
+        print(f"[{what}] waiting for Slurm job(s) {', '.join(submission['job_ids'])} submitted earlier",
+              file=sys.stderr, flush=True)
+        return {**submission, "attached": True}
+    partition = slurm_preflight.check(cfg, slurm_preflight.Request(
+        time=cfg.time, cpus=cfg.cpus_per_task, mem_mb=cfg.cpus_per_task * cfg.mem_per_cpu_gb * 1024))
+    executor, recorder = build_executor(pipeline, logging_dir=logging_dir, tasks=tasks, what=what, cfg=cfg,
+                                        partition=partition)
+    executor.depends_job_id = depends_job_id
+    executor.run()  # submits (datatrove: only the ranks without a completion) and returns
+    ranks = json.loads((logging_dir / "ranks_to_run.json").read_text())
+    submission = {"job_ids": recorder.ids, "ranks": ranks, "array_size": cfg.max_array_size,
+                  "logs": str(logging_dir / LOGS), "after": depends_job_id}
+    append_submission(logging_dir, executor="slurm", what=what, tasks=tasks, submission=submission)
+    return submission
 
 
 def _active_submission(logging_dir: Path) -> dict | None:
