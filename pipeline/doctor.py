@@ -99,9 +99,34 @@ def doctor(cfg: CptConfig) -> int:
     except Exception:
         _line(None, "TransformerEngine", "not installed; BF16 uses megatron's local spec, FP8 is unavailable "
                                          "(use the NGC PyTorch image, which ships TE)")
+    failures += cluster_check(cfg)
     failures += training_plan_checks(cfg)
     print(f"\n{'all required checks passed' if not failures else f'{failures} required check(s) failed'}")
     return 0 if not failures else 1
+
+
+def cluster_check(cfg: CptConfig) -> int:
+    """With ``cluster=slurm``: the submission-time checks of the data stages' request (partition,
+    MaxTime, node sizes, venv/container), without submitting anything. Otherwise: which schedulers
+    this machine could use."""
+    import shutil
+
+    if cfg.cluster.executor != "slurm":
+        found = "sbatch found" if shutil.which("sbatch") else "no sbatch on PATH"
+        _line(None, "cluster", f"executor {cfg.cluster.executor} ({found}; cluster=slurm or cluster=ray to use one)")
+        return 0
+    from pipeline.launch import slurm_preflight
+
+    s = cfg.cluster.slurm
+    try:
+        partition = slurm_preflight.check(s, slurm_preflight.Request(
+            time=s.time, cpus=s.cpus_per_task, mem_mb=s.cpus_per_task * s.mem_per_cpu_gb * 1024))
+    except CptError as exc:
+        _line(False, "Slurm", str(exc))
+        return 1
+    _line(True, "Slurm", f"partition {partition!r} takes the data stages' tasks ({s.cpus_per_task} CPU(s), "
+                         f"{s.mem_per_cpu_gb} GB/CPU, {s.time})")
+    return 0
 
 
 def training_plan_checks(cfg: CptConfig) -> int:

@@ -181,3 +181,12 @@ def test_filter_sweep_as_slurm_jobs_through_hydras_submitit_launcher(shards, tmp
     assert {m["config"]["filters"]["gopher_quality"]["min_stop_words"] for m in manifests} == {1, 3}
     assert len(list((tmp_path / "work" / "extract").glob("*/manifest.json"))) == 1
     assert list((tmp_path / "work" / "multirun").rglob(".submitit/*/*_result.pkl"))
+
+
+def test_doctor_runs_the_submission_checks_without_submitting(tmp_path):
+    require_slurm()
+    good = run_cpt("doctor", "cluster=slurm", cwd=tmp_path).stdout
+    assert "[ok  ] Slurm: partition 'debug' takes the data stages' tasks" in good
+    bad = run_cpt("doctor", "cluster=slurm", "cluster.slurm.partition=nope", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "[FAIL] Slurm: invalid value for 'cluster.slurm.partition': unknown partition 'nope'" in bad.stdout
