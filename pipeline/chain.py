@@ -29,12 +29,21 @@ class Chain:
             from pipeline.hf.stage import apply_hf_base
 
             apply_hf_base(cfg)
-        if cfg.mix.token_budget:  # a token budget sets the number of training steps
-            step_tokens = cfg.train.global_batch_size * cfg.model.seq_length
-            cfg.train.train_iters = -(-cfg.mix.token_budget // step_tokens)
+        self.apply_token_budget(cfg)
         self.registry = Registry(cfg.workdir)
         self.forced = set(forced)
         self._done: dict[str, Artifact] = {}
+
+    @staticmethod
+    def apply_token_budget(cfg: CptConfig) -> None:
+        """A token budget sets the number of training steps (rounded up to whole steps)."""
+        if cfg.mix.token_budget:
+            step_tokens = cfg.train.global_batch_size * cfg.model.seq_length
+            cfg.train.train_iters = -(-cfg.mix.token_budget // step_tokens)
+
+    def artifacts(self) -> dict[str, Artifact]:
+        """The stages this chain has resolved so far (``cached``: a hit, not a run)."""
+        return dict(self._done)
 
     def _run(self, stage: str, fn, *, config, config_dict: dict, inputs: dict, package: str) -> Artifact:
         if stage not in self._done:

@@ -22,16 +22,20 @@ COMMANDS = {
     "runs": "list stage runs in the workdir: status, timing, lineage",
     "status": "per stage run: Slurm/Ray tasks done/running/failed (failed ranks' logs), training job state",
     "doctor": "check versions, assets and checksums, GPU and TransformerEngine",
+    "ablate": "filtering ablation: recipe/grid/replay/LR variants x seeds from one base -> one report",
+    "compare": "RUN_OR_REPORT ...: the ablation report for runs that already exist",
     "import-hf": "SRC DEST: a Hugging Face model directory -> a cpt checkpoint",
     "export-hf": "SRC DEST: a cpt checkpoint (or a run's directory) -> a Hugging Face model directory",
 }
-PATH_COMMANDS = ("import-hf", "export-hf")  # positional paths, not Hydra overrides
+PATH_COMMANDS = ("import-hf", "export-hf", "compare")  # positional paths, not Hydra overrides
 HYDRA_FLAGS_WITHOUT_COMPOSE = {"--help", "-h", "--hydra-help", "--info", "-i", "--shell-completion", "-sc"}
 
 USAGE = "usage: cpt <command> [key=value ...] [--force] [--cfg job] [-m]\n\ncommands:\n" + "\n".join(
     f"  {name:<10} {text}" for name, text in COMMANDS.items()
 ) + "\n\nexamples:\n  cpt run\n  cpt run --cfg job\n  cpt curate recipe.filters.gopher_quality.min_stop_words=3\n" \
-    "  cpt run -m mix.replay_fraction=0.01,0.05,0.25\n"
+    "  cpt run -m mix.replay_fraction=0.01,0.05,0.25\n" \
+    "  cpt ablate ablate.recipes=[fineweb,fineweb_no_c4] ablate.seeds=[1,2]\n" \
+    "  cpt compare cpt_work/report/<fp> cpt_work/report/<fp2>\n"
 
 
 def fail(msg: str, code: int = 2) -> "None":
@@ -93,8 +97,8 @@ def split_args(args: list[str]) -> tuple[list[str], list[str]]:
     return flags, overrides
 
 
-def preflight(overrides: list[str]) -> None:
-    """Compose and validate the config before Hydra starts a job, so a bad key fails in one line."""
+def compose_config(overrides: list[str]):
+    """The validated :class:`CptConfig` of ``overrides`` (Hydra's compose API: no job, no output folder)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -105,13 +109,39 @@ def preflight(overrides: list[str]) -> None:
     user = [o for o in user if not o.lstrip("+~").startswith("hydra.")]
     try:
         with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
-            to_object(compose(config_name="config", overrides=user))
+            cfg = to_object(compose(config_name="config", overrides=user))
     except CptError:
         raise
     except Exception as exc:
         raise CptError(describe_config_error(exc)) from exc
     finally:
         GlobalHydra.instance().clear()
+    cfg.workdir = os.path.abspath(cfg.workdir)
+    return cfg
+
+
+def preflight(overrides: list[str]) -> None:
+    """Compose and validate the config before Hydra starts a job, so a bad key fails in one line."""
+    compose_config(overrides)
+
+
+def ablate_command(args: list[str]) -> None:
+    """``cpt ablate [overrides]``: composed here (not a Hydra job), each variant on top of the overrides."""
+    from pipeline.ablate.runner import run_ablation
+
+    if any(a in ("-m", "--multirun") for a in args):
+        fail("cpt ablate sweeps its own axes (ablate.recipes, ablate.grid, ablate.replay_fractions, "
+             "ablate.peak_lrs, ablate.seeds); drop -m")
+    overrides = ["force=true" if a == "--force" else a for a in args]
+    try:
+        cfg = compose_config(overrides)
+        result = run_ablation(cfg, compose_config, overrides)
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    print(f"report: {result.report.path / 'report.html'}")
+    print(f"table: {result.report.path / 'results.parquet'} and results.csv")
 
 
 # ---------------------------------------------------------------------------- the Hydra task
@@ -165,6 +195,29 @@ def dispatch(command: str, cfg) -> Optional[int]:
     return 0
 
 
+def compare_command(args: list[str]) -> None:
+    """``cpt compare RUN_OR_REPORT ...`` (argparse; no Hydra config)."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="cpt compare", description="the ablation report for existing runs: "
+                                     "report directories (<workdir>/report/<fp>) or earlier comparisons")
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--workdir", default=None, help="where compare/<fp>/ goes (default: the first run's workdir)")
+    parser.add_argument("--noise-sigmas", type=float, default=1.0)
+    parser.add_argument("--title", default="")
+    ns = parser.parse_args(args)
+    try:
+        from pipeline.ablate.compare import compare, expand_paths
+
+        runs = expand_paths(ns.runs)
+        workdir = Path(ns.workdir) if ns.workdir else runs[0][0].parent.parent
+        art = compare(runs, workdir, noise_sigmas=ns.noise_sigmas, title=ns.title)
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+    print(f"report: {art.path / 'report.html'}")
+
+
 def convert_command(command: str, args: list[str]) -> None:
     """``cpt import-hf SRC DEST`` / ``cpt export-hf SRC DEST`` (argparse; no Hydra config)."""
     import argparse
@@ -211,8 +264,12 @@ def main(argv: Optional[list[str]] = None) -> None:
         fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub at run time
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if command == "compare":
+        return compare_command(rest)
     if command in PATH_COMMANDS:
         return convert_command(command, rest)
+    if command == "ablate":
+        return ablate_command(rest)
     rest = ["force=true" if a == "--force" else a for a in rest]
     multirun = any(a in ("-m", "--multirun") for a in rest)
     if not multirun and not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):

@@ -501,6 +501,10 @@ class ExportConfig:
 @dataclass
 class EvaluateConfig:
     max_samples: int = 64  # validation sequences per domain
+    # A Megatron dataset prefix to measure adaptation on instead of this run's own held-out new data.
+    # `cpt ablate` sets it to the baseline variant's held-out split, so every variant is measured on the
+    # same documents (the hold-out is keyed by content, so no variant trains on them).
+    new_valid: Optional[str] = None
 
 
 SLURM_TIME_FORMATS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
@@ -576,6 +580,35 @@ class ClusterConfig:
         _one_of(self.executor, ("local", "slurm", "ray"), "cluster.executor")
 
 
+# ----------------------------------------------------------------------------- ablate
+@dataclass
+class AblateConfig:
+    """``cpt ablate``: filtering variants of the new data, each continued from the same base with the
+    same replay data, token budget and schedule, over several seeds. The variants are the product of
+    the axes below; an empty axis is the run's own value."""
+
+    recipes: list[str] = field(default_factory=lambda: ["fineweb", "fineweb_no_c4"])  # conf/recipe options
+    # override key -> values, e.g. {recipe.filters.fineweb.short_line_thr: [0.5, 0.67, 0.8]}
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    replay_fractions: list[float] = field(default_factory=list)
+    peak_lrs: list[float] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=lambda: [1, 2])  # train.seed of each run (data order)
+    # a difference of means below this many standard errors of the difference is "within seed noise"
+    noise_sigmas: float = 1.0
+
+    def __post_init__(self):
+        _check(len(set(self.seeds)) >= 2, "ablate.seeds", "needs at least 2 distinct seeds (the seed noise)")
+        _check(self.noise_sigmas > 0, "ablate.noise_sigmas", "must be > 0")
+        for key, values in self.grid.items():
+            _check(isinstance(values, list) and len(values) >= 1, f"ablate.grid.{key}",
+                   "must be a list of values, e.g. [0.5,0.67]")
+            _check(not str(key).startswith(("ablate.", "hydra.")), f"ablate.grid.{key}", "cannot sweep this key")
+        for f in self.replay_fractions:
+            _check(0.0 <= f < 1.0, "ablate.replay_fractions", f"{f} is not in [0, 1)")
+        for lr in self.peak_lrs:
+            _check(lr > 0, "ablate.peak_lrs", f"{lr} is not > 0")
+
+
 # ----------------------------------------------------------------------------- root
 @dataclass
 class CptConfig:
@@ -598,6 +631,7 @@ class CptConfig:
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    ablate: AblateConfig = field(default_factory=AblateConfig)
 
 
 def register_configs() -> None:

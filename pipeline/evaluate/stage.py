@@ -3,10 +3,21 @@ for the base model (before) and the continued-pretraining checkpoint (after)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipeline.config import CptConfig
 from pipeline.mix.stage import load_blend
 from pipeline.registry import StageContext
 from pipeline.train.stage import checkpoint_of
+
+
+def check_new_valid(prefix: str, vocab_size: int) -> Path:
+    from pipeline import assets
+    from pipeline.tokenize import indexed
+
+    path = assets.resolve_path(prefix)
+    indexed.check_prefix(path, vocab_size=vocab_size, what="evaluate.new_valid")
+    return path
 
 
 def run(ctx: StageContext) -> dict:
@@ -17,6 +28,8 @@ def run(ctx: StageContext) -> dict:
     blend = load_blend(mix.path)
     workdir = mix.path.parent.parent
     valid = {domain: str(workdir / prefix) for domain, prefix in blend["valid"].items()}
+    if cfg.evaluate.new_valid:
+        valid["new"] = str(check_new_valid(cfg.evaluate.new_valid, blend["tokenizer"]["vocab_size"]))
     losses = {}
     for when, art in (("before", ctx.inputs["base"]), ("after", ctx.inputs["train"])):
         ctx.log(f"{when}: {checkpoint_of(art)}")

@@ -19,9 +19,19 @@ def count(prefix: Path) -> dict:
     return {"documents": len(ds), "tokens": int(ds.sequence_lengths.sum())}
 
 
+def held_out(tokens: np.ndarray, *, valid_fraction: float, seed: int) -> bool:
+    """Whether a document belongs to the validation side: decided by a hash of its own tokens, so the
+    same document lands on the same side in every run that keeps it (filtering ablations can then
+    evaluate every variant on one variant's held-out documents without training on any of them)."""
+    import hashlib
+
+    digest = hashlib.blake2b(tokens.astype(np.int64).tobytes(), digest_size=8, key=str(seed).encode()).digest()
+    return int.from_bytes(digest, "big") / 2**64 < valid_fraction
+
+
 def split(prefix: Path, out_dir: Path, *, valid_fraction: float, seed: int) -> dict:
-    """Split documents into ``out_dir/train`` and ``out_dir/valid`` datasets (a seeded, document-level
-    hold-out). At least one document goes to each side."""
+    """Split documents into ``out_dir/train`` and ``out_dir/valid`` datasets: a document-level hold-out
+    keyed by each document's content (:func:`held_out`). At least one document goes to each side."""
     import torch
     from megatron.core.datasets.indexed_dataset import IndexedDataset, IndexedDatasetBuilder
 
@@ -29,15 +39,18 @@ def split(prefix: Path, out_dir: Path, *, valid_fraction: float, seed: int) -> d
     n = len(ds)
     if n < 2:
         raise ValueError(f"{prefix}: {n} document(s); need at least 2 to hold out validation data")
-    n_valid = min(n - 1, max(1, round(n * valid_fraction)))
-    valid_ids = set(np.random.default_rng(seed).permutation(n)[:n_valid].tolist())
+    valid = [held_out(ds[i], valid_fraction=valid_fraction, seed=seed) for i in range(n)]
+    if not any(valid):  # tiny corpora: hold out the first document rather than nothing
+        valid[0] = True
+    if all(valid):
+        valid[-1] = False
     out_dir.mkdir(parents=True, exist_ok=True)
     dtype = ds.index.dtype
     builders = {name: IndexedDatasetBuilder(str(out_dir / f"{name}.bin"), dtype=dtype) for name in ("train", "valid")}
     tokens = {"train": 0, "valid": 0}
     docs = {"train": 0, "valid": 0}
     for i in range(n):
-        name = "valid" if i in valid_ids else "train"
+        name = "valid" if valid[i] else "train"
         seq = ds[i]
         builders[name].add_document(torch.from_numpy(seq.astype(np.int64)), [len(seq)])
         tokens[name] += len(seq)
