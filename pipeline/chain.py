@@ -86,9 +86,12 @@ class Chain:
 
     def curate(self) -> Artifact:
         from pipeline.curate import stage
+        from pipeline.curate.recipe_steps import language_model
 
         c = self.cfg
         f = c.recipe.filters
+        if f.language.enabled:  # a missing model fails now, not after extraction
+            language_model(f.language)
         config = StageConfig(tasks=c.curate.tasks, filter_impl=c.curate.filter_impl,
                              rejects_sample_rate=c.curate.rejects_sample_rate, recipe=c.recipe.name,
                              language=f.language, gopher_repetition=f.gopher_repetition,

@@ -10,7 +10,7 @@ from datatrove.pipeline.filters import (
 )
 
 from pipeline import assets
-from pipeline.config import ExtractionConfig, RecipeConfig, URLFilterConfig
+from pipeline.config import ExtractionConfig, LanguageFilterConfig, RecipeConfig, URLFilterConfig
 from pipeline.curate.extractors import make_extractor
 from pipeline.curate.offline_steps import LocalLanguageFilter, OfflineURLFilter
 
@@ -35,6 +35,11 @@ def extract_steps(url: URLFilterConfig, extraction: ExtractionConfig, *, extract
     return steps
 
 
+def language_model(language: LanguageFilterConfig):
+    """The verified language-ID model file (checked before extraction too, so a bad one fails before any work)."""
+    return assets.verify(assets.lid_model(language.model_path, language.model_sha256))
+
+
 def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
     """The quality filters after extraction, from ``f.language``, ``f.gopher_repetition``,
     ``f.gopher_quality``, ``f.c4`` and ``f.fineweb`` (a :class:`FiltersConfig` or a stage's config).
@@ -51,8 +56,8 @@ def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
             FAST_FILTERS[c] for c in (gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls))
     steps: list[tuple[str, object]] = []
     if f.language.enabled:
-        model = assets.verify(assets.lid_model(f.language.model_path, f.language.model_sha256))
-        steps.append(("language", LocalLanguageFilter(str(model), list(f.language.languages), f.language.threshold)))
+        steps.append(("language", LocalLanguageFilter(str(language_model(f.language)), list(f.language.languages),
+                                                      f.language.threshold)))
     if f.gopher_repetition.enabled:
         g = f.gopher_repetition
         steps.append(("gopher_repetition", gopher_repetition_cls(
