@@ -9,9 +9,10 @@ Commands are stages (``curate``, ``dedup``, ...), the whole chain (``run``), and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Optional
+from typing import Iterator, Optional
 
 from pipeline.errors import CptError
 
@@ -103,25 +104,28 @@ def user_overrides(args: list[str]) -> list[str]:
     return [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
 
 
-def compose_configs(combinations: list[list[str]]) -> list:
-    """Compose and validate one :class:`CptConfig` per list of overrides (a bad one: one-line CptError)."""
-    from hydra import compose, initialize_config_dir
+@contextlib.contextmanager
+def hydra_context() -> Iterator:
+    """Hydra initialized on ``conf/`` for the compose API; yields its config loader."""
+    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from pipeline.config import register_configs, to_object
+    from pipeline.config import register_configs
 
     register_configs()
-    out = []
     try:
         with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
-            for overrides in combinations:
-                out.append(_compose_one(compose, to_object, overrides, len(combinations)))
+            yield GlobalHydra.instance().config_loader()
     finally:
         GlobalHydra.instance().clear()
-    return out
 
 
-def _compose_one(compose, to_object, overrides: list[str], jobs: int):
+def compose_one(overrides: list[str], jobs: int = 1):
+    """One validated :class:`CptConfig` (inside :func:`hydra_context`); a bad one: a one-line CptError."""
+    from hydra import compose
+
+    from pipeline.config import to_object
+
     try:
         return to_object(compose(config_name="config", overrides=overrides))
     except Exception as exc:
@@ -131,14 +135,14 @@ def _compose_one(compose, to_object, overrides: list[str], jobs: int):
         raise CptError(msg) from exc
 
 
-def sweep_combinations(overrides: list[str]) -> list[list[str]]:
-    """Every job of a ``-m`` sweep (Hydra's override grammar and basic sweeper), at most
-    :data:`MAX_PREFLIGHT_JOBS` of them."""
+def sweep_combinations(overrides: list[str], config_loader) -> list[list[str]]:
+    """Every job of a ``-m`` sweep (Hydra's override grammar and basic sweeper; ``glob()`` over a
+    group's options needs the config loader), at most :data:`MAX_PREFLIGHT_JOBS` of them."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        parsed = OverridesParser.create(config_loader=config_loader).parse_overrides(overrides)
         batches = BasicSweeper.split_arguments(parsed, None)
     except Exception as exc:
         raise CptError(describe_config_error(exc)) from exc
@@ -150,7 +154,9 @@ def preflight(args: list[str], *, multirun: bool = False) -> list:
     """Compose and validate the config (under ``-m``, every sweep combination) before Hydra starts a
     job, so a bad key fails in one line. Returns the composed configs."""
     overrides = user_overrides(args)
-    return compose_configs(sweep_combinations(overrides) if multirun else [overrides])
+    with hydra_context() as loader:
+        jobs = sweep_combinations(overrides, loader) if multirun else [overrides]
+        return [compose_one(job, len(jobs)) for job in jobs]
 
 
 def budget_note(cfg) -> Optional[str]:
