@@ -1,8 +1,10 @@
 """The stage graph: which stage consumes which, and what goes into each fingerprint.
 
 Each method returns a completed :class:`Artifact`, running the stage (and, first, whatever it
-depends on) unless the registry already holds it. Only the config a stage actually reads goes
-into its fingerprint, so an ablation of one filter reruns curation onwards and nothing before.
+depends on) unless the registry already holds it. Each stage receives a :class:`StageConfig` of
+exactly the sections it reads, and that is what its fingerprint hashes, so an ablation of one
+filter reruns curation onwards and nothing before. Where a stage runs (``cluster``, local
+``curate.workers``, ``progress``) is handed over as a :class:`Runtime`, in no fingerprint.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from functools import cached_property
 from pathlib import Path
 
 from pipeline import assets
-from pipeline.config import CptConfig, section
+from pipeline.config import CptConfig
 from pipeline.errors import InputError
-from pipeline.registry import Artifact, Registry
+from pipeline.registry import Artifact, Registry, Runtime
+from pipeline.stage_config import StageConfig
 from pipeline.train.checkpoint_paths import resolve_checkpoint
 
 # command -> the stages it names (for --force)
@@ -38,21 +41,20 @@ class Chain:
     def apply_token_budget(cfg: CptConfig) -> None:
         """A token budget sets the number of training steps (rounded up to whole steps)."""
         if cfg.mix.token_budget:
-            step_tokens = cfg.train.global_batch_size * cfg.model.seq_length
-            cfg.train.train_iters = -(-cfg.mix.token_budget // step_tokens)
+            cfg.train.train_iters = budget_steps(cfg)
 
     def artifacts(self) -> dict[str, Artifact]:
         """The stages this chain has resolved so far (``cached``: a hit, not a run)."""
         return dict(self._done)
 
-    def _run(self, stage: str, fn, *, config, config_dict: dict, inputs: dict, package: str) -> Artifact:
+    def _run(self, stage: str, fn, *, config: StageConfig, inputs: dict, workers: int | None = None) -> Artifact:
         if stage not in self._done:
             from pipeline.launch.datatrove_exec import use_cluster
 
+            runtime = Runtime(progress=self.cfg.progress, cluster=self.cfg.cluster, workers=workers)
             with use_cluster(self.cfg.cluster):  # where data stages run; not part of any fingerprint
-                self._done[stage] = self.registry.run(
-                    stage, fn, config=config, config_dict=config_dict, inputs=inputs, package=package,
-                    force=stage in self.forced, progress=self.cfg.progress)
+                self._done[stage] = self.registry.run(stage, fn, config=config, inputs=inputs,
+                                                      force=stage in self.forced, runtime=runtime)
         return self._done[stage]
 
     # ------------------------------------------------------------------ data
@@ -62,8 +64,7 @@ class Chain:
     def sample(self) -> Artifact:
         from pipeline.sample import stage
 
-        return self._run("sample", stage.run, config=self.cfg.sample, config_dict=section(self.cfg.sample),
-                         inputs={}, package="sample")
+        return self._run("sample", stage.run, config=StageConfig(sample=self.cfg.sample), inputs={})
 
     def _external(self, name: str, paths: list[str], fmt: str) -> Artifact:
         """User-provided files as a pseudo-artifact whose fingerprint tracks their size and mtime."""
@@ -88,39 +89,44 @@ class Chain:
         c = self.cfg
         inputs = ({"sample": self.sample()} if not c.curate.input.paths
                   else {"raw": self._external("raw", c.curate.input.paths, c.curate.input.format)})
-        config_dict = {"input": section(c.curate.input), "tasks": c.curate.tasks,
-                       "max_doc_bytes": c.curate.max_doc_bytes, "extraction": section(c.recipe.extraction),
-                       "url": section(c.recipe.filters.url)}
-        return self._run("extract", extract.run, config={"curate": c.curate, "recipe": c.recipe},
-                         config_dict=config_dict, inputs=inputs, package="curate")
+        config = StageConfig(input=c.curate.input, tasks=c.curate.tasks, max_doc_bytes=c.curate.max_doc_bytes,
+                             extraction=c.recipe.extraction, url=c.recipe.filters.url)
+        return self._run("extract", extract.run, config=config, inputs=inputs, workers=c.curate.workers)
 
     def curate(self) -> Artifact:
         from pipeline.curate import stage
+        from pipeline.curate.recipe_steps import language_model
 
         c = self.cfg
-        filters = {k: v for k, v in section(c.recipe.filters).items() if k != "url"}
-        config_dict = {"tasks": c.curate.tasks, "filter_impl": c.curate.filter_impl,
-                       "rejects_sample_rate": c.curate.rejects_sample_rate, "filters": filters}
-        return self._run("curate", stage.run, config={"curate": c.curate, "recipe": c.recipe},
-                         config_dict=config_dict, inputs={"extract": self.extract()}, package="curate")
+        f = c.recipe.filters
+        if f.language.enabled:  # a missing model fails now, not after extraction
+            language_model(f.language)
+        config = StageConfig(tasks=c.curate.tasks, filter_impl=c.curate.filter_impl,
+                             rejects_sample_rate=c.curate.rejects_sample_rate, recipe=c.recipe.name,
+                             language=f.language, gopher_repetition=f.gopher_repetition,
+                             gopher_quality=f.gopher_quality, c4=f.c4, fineweb=f.fineweb)
+        return self._run("curate", stage.run, config=config, inputs={"extract": self.extract()},
+                         workers=c.curate.workers)
 
     def dedup(self) -> Artifact:
         from pipeline.dedup import stage
 
-        return self._run("dedup", stage.run, config=self.cfg.dedup, config_dict=section(self.cfg.dedup),
-                         inputs={"curate": self.curate()}, package="dedup")
+        return self._run("dedup", stage.run, config=StageConfig(dedup=self.cfg.dedup),
+                         inputs={"curate": self.curate()})
 
     @cached_property
-    def tokenizer_fingerprint(self) -> dict:
+    def tokenizer_file(self) -> str:
+        """The tokenizer file's sha256: in the config of every stage that reads the tokenizer itself
+        (tokenize, replay, export); the others see it through their inputs."""
         t = self.cfg.tokenizer
         path = assets.verify(assets.tokenizer(t.path, t.sha256))
-        return {**section(t), "file_sha256": assets.sha256_file(path) if path.is_file() else str(path)}
+        return assets.sha256_file(path) if path.is_file() else str(path)
 
     def tokenize(self) -> Artifact:
         from pipeline.tokenize import stage
 
-        return self._run("tokenize", stage.run, config=self.cfg.tokenizer, config_dict=self.tokenizer_fingerprint,
-                         inputs={"dedup": self.dedup()}, package="tokenize")
+        config = StageConfig(tokenizer=self.cfg.tokenizer, tokenizer_file=self.tokenizer_file)
+        return self._run("tokenize", stage.run, config=config, inputs={"dedup": self.dedup()})
 
     def replay(self) -> Artifact:
         from pipeline.tokenize import stage
@@ -128,9 +134,8 @@ class Chain:
         c = self.cfg
         inputs = ({"sample": self.sample()} if not c.replay.paths
                   else {"original": self._external("original", c.replay.paths, c.replay.format)})
-        return self._run("replay", stage.run_replay, config={"replay": c.replay, "tokenizer": c.tokenizer},
-                         config_dict={"replay": section(c.replay), "tokenizer": self.tokenizer_fingerprint},
-                         inputs=inputs, package="tokenize")
+        config = StageConfig(replay=c.replay, tokenizer=c.tokenizer, tokenizer_file=self.tokenizer_file)
+        return self._run("replay", stage.run_replay, config=config, inputs=inputs)
 
     @property
     def budget(self) -> dict:
@@ -142,10 +147,8 @@ class Chain:
     def mix(self) -> Artifact:
         from pipeline.mix import stage
 
-        budget = self.budget
-        return self._run("mix", stage.run, config={"mix": self.cfg.mix, "budget": budget},
-                         config_dict={**section(self.cfg.mix), "budget": budget},
-                         inputs={"tokenize": self.tokenize(), "replay": self.replay()}, package="mix")
+        return self._run("mix", stage.run, config=StageConfig(mix=self.cfg.mix, budget=self.budget),
+                         inputs={"tokenize": self.tokenize(), "replay": self.replay()})
 
     # ------------------------------------------------------------------ model
     def base(self) -> Artifact:
@@ -172,44 +175,36 @@ class Chain:
         src = stage.hf_source(c)
         files = sorted(str(p) for p in src.iterdir() if p.is_file())
         source = Artifact("hf", inputs.fingerprint_files(files), src, {"files": files})
-        config_dict = {"pad_vocab_multiple": c.base_model.hf_pad_vocab_multiple, "seq_length": c.model.seq_length}
-        return self._run("hf_import", stage.run_import, config=c, config_dict=config_dict,
-                         inputs={"source": source}, package="hf")
+        config = StageConfig(pad_vocab_multiple=c.base_model.hf_pad_vocab_multiple, seq_length=c.model.seq_length)
+        return self._run("hf_import", stage.run_import, config=config, inputs={"source": source})
 
     def export(self) -> Artifact:
         """``export.hf=true``: the trained model as a Hugging Face directory."""
         from pipeline.hf import stage
 
-        return self._run("export", stage.run_export, config=self.cfg,
-                         config_dict={"hf": True, "tokenizer": self.tokenizer_fingerprint},
-                         inputs={"train": self.train()}, package="hf")
+        config = StageConfig(tokenizer_path=str(assets.resolve_path(self.cfg.tokenizer.path)),
+                             tokenizer_file=self.tokenizer_file)
+        return self._run("export", stage.run_export, config=config, inputs={"train": self.train()})
 
     def pretrain(self) -> Artifact:
         from pipeline.train import stage
 
-        c = self.cfg
-        batch = {k: v for k, v in section(c.train).items() if k not in ("train_iters", "eval_interval", "save_interval")}
-        config_dict = {"model": section(c.model), "base_model": section(c.base_model), "train": batch,
-                       "precision": section(c.precision)}
-        return self._run("pretrain", stage.run_pretrain, config=c, config_dict=config_dict,
-                         inputs={"replay": self.replay()}, package="train")
+        return self._run("pretrain", stage.run_pretrain, config=stage.pretrain_config(self.cfg),
+                         inputs={"replay": self.replay()})
 
     def train(self) -> Artifact:
         from pipeline.train import stage
 
-        c = self.cfg
-        config_dict = {"model": section(c.model), "train": section(c.train), "schedule": section(c.schedule),
-                       "precision": section(c.precision)}
-        return self._run("train", stage.run_cpt, config=c, config_dict=config_dict,
-                         inputs={"mix": self.mix(), "base": self.base()}, package="train")
+        return self._run("train", stage.run_cpt, config=stage.cpt_config(self.cfg),
+                         inputs={"mix": self.mix(), "base": self.base()})
 
     def evaluate(self) -> Artifact:
         from pipeline.evaluate import stage
 
         c = self.cfg
-        config_dict = {"evaluate": section(c.evaluate), "model": section(c.model), "precision": section(c.precision)}
-        return self._run("evaluate", stage.run, config=c, config_dict=config_dict,
-                         inputs={"mix": self.mix(), "base": self.base(), "train": self.train()}, package="evaluate")
+        config = StageConfig(evaluate=c.evaluate, model=c.model, precision=c.precision)
+        return self._run("evaluate", stage.run, config=config,
+                         inputs={"mix": self.mix(), "base": self.base(), "train": self.train()})
 
     def report(self) -> Artifact:
         from pipeline.report import stage
@@ -219,10 +214,16 @@ class Chain:
         base = self.base()
         if base.stage == "pretrain":
             inputs["pretrain"] = base
-        return self._run("report", stage.run, config=self.cfg, config_dict={}, inputs=inputs, package="report")
+        return self._run("report", stage.run, config=StageConfig(), inputs=inputs)
 
     def run_all(self) -> Artifact:
         report = self.report()
         if self.cfg.export.hf:
             self.export()
         return report
+
+
+def budget_steps(cfg: CptConfig) -> int:
+    """``train.train_iters`` implied by ``mix.token_budget``: ceil(budget / (global_batch_size x seq_length))."""
+    step_tokens = cfg.train.global_batch_size * cfg.model.seq_length
+    return -(-cfg.mix.token_budget // step_tokens)

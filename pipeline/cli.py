@@ -9,9 +9,10 @@ Commands are stages (``curate``, ``dedup``, ...), the whole chain (``run``), and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Optional
+from typing import Iterator, Optional
 
 from pipeline.errors import CptError
 
@@ -97,32 +98,37 @@ def split_args(args: list[str]) -> tuple[list[str], list[str]]:
     return flags, overrides
 
 
-def compose_config(overrides: list[str]):
-    """The validated :class:`CptConfig` of ``overrides`` (Hydra's compose API: no job, no output folder)."""
-    from hydra import compose, initialize_config_dir
+MAX_PREFLIGHT_JOBS = 256  # sweep combinations checked before Hydra starts (the rest are checked as they run)
+TOOL_COMMANDS = ("runs", "status", "doctor")  # composed and dispatched here: no Hydra job, no output folder
+
+
+def user_overrides(args: list[str]) -> list[str]:
+    """The config overrides among ``args`` (no flags, no ``hydra.*`` / ``hydra/...`` settings)."""
+    _, overrides = split_args(args)
+    return [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
+
+
+@contextlib.contextmanager
+def hydra_context() -> Iterator:
+    """Hydra initialized on ``conf/`` for the compose API; yields its config loader."""
+    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from pipeline.config import register_configs, to_object
+    from pipeline.config import register_configs
 
     register_configs()
-    _, user = split_args(overrides)
-    user = [o for o in user if not o.lstrip("+~").startswith("hydra.")]
     try:
         with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
-            cfg = to_object(compose(config_name="config", overrides=user))
-    except CptError:
-        raise
-    except Exception as exc:
-        raise CptError(describe_config_error(exc)) from exc
+            yield GlobalHydra.instance().config_loader()
     finally:
         GlobalHydra.instance().clear()
+
+
+def compose_config(overrides: list[str]):
+    """The validated :class:`CptConfig` of ``overrides`` (Hydra's compose API: no job, no output folder)."""
+    (cfg,) = preflight(overrides)
     cfg.workdir = os.path.abspath(cfg.workdir)
     return cfg
-
-
-def preflight(overrides: list[str]) -> None:
-    """Compose and validate the config before Hydra starts a job, so a bad key fails in one line."""
-    compose_config(overrides)
 
 
 def ablate_command(args: list[str]) -> None:
@@ -142,6 +148,73 @@ def ablate_command(args: list[str]) -> None:
         fail("interrupted", 130)
     print(f"report: {result.report.path / 'report.html'}")
     print(f"table: {result.report.path / 'results.parquet'} and results.csv")
+
+
+def compose_one(overrides: list[str], jobs: int = 1):
+    """One validated :class:`CptConfig` (inside :func:`hydra_context`); a bad one: a one-line CptError."""
+    from hydra import compose
+
+    from pipeline.config import to_object
+
+    try:
+        return to_object(compose(config_name="config", overrides=overrides))
+    except Exception as exc:
+        msg = str(exc) if isinstance(exc, CptError) else describe_config_error(exc)
+        if jobs > 1:
+            msg += f" (sweep combination: {' '.join(overrides)})"
+        raise CptError(msg) from exc
+
+
+def sweep_combinations(overrides: list[str], config_loader) -> list[list[str]]:
+    """Every job of a ``-m`` sweep (Hydra's override grammar and basic sweeper; ``glob()`` over a
+    group's options needs the config loader), at most :data:`MAX_PREFLIGHT_JOBS` of them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create(config_loader=config_loader).parse_overrides(overrides)
+        batches = BasicSweeper.split_arguments(parsed, None)
+    except Exception as exc:
+        raise CptError(describe_config_error(exc)) from exc
+    jobs = [job for batch in batches for job in batch]
+    return jobs[:MAX_PREFLIGHT_JOBS]
+
+
+def preflight(args: list[str], *, multirun: bool = False) -> list:
+    """Compose and validate the config (under ``-m``, every sweep combination) before Hydra starts a
+    job, so a bad key fails in one line. Returns the composed configs."""
+    overrides = user_overrides(args)
+    with hydra_context() as loader:
+        jobs = sweep_combinations(overrides, loader) if multirun else [overrides]
+        return [compose_one(job, len(jobs)) for job in jobs]
+
+
+def budget_note(cfg) -> Optional[str]:
+    """``--cfg job``: the step count a ``mix.token_budget`` implies (the chain sets it)."""
+    if not cfg.mix.token_budget:
+        return None
+    from pipeline.chain import budget_steps
+
+    t, seq = cfg.train, cfg.model.seq_length
+    return (f"# mix.token_budget={cfg.mix.token_budget} -> train.train_iters={budget_steps(cfg)} "
+            f"(ceil({cfg.mix.token_budget} / (train.global_batch_size {t.global_batch_size} x model.seq_length "
+            f"{seq} = {t.global_batch_size * seq} tokens per step)))")
+
+
+def run_tool(command: str, args: list[str]) -> None:
+    """``cpt runs|status|doctor``: the config composed with Hydra's compose API and dispatched here, so
+    no Hydra job runs (and no ``<workdir>/hydra/`` output folder appears)."""
+    try:
+        (cfg,) = preflight(args)
+        cfg.cmd = command
+        cfg.workdir = os.path.abspath(cfg.workdir)
+        code = dispatch(command, cfg)
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    if code:
+        sys.exit(code)
 
 
 # ---------------------------------------------------------------------------- the Hydra task
@@ -271,19 +344,23 @@ def main(argv: Optional[list[str]] = None) -> None:
     if command == "ablate":
         return ablate_command(rest)
     rest = ["force=true" if a == "--force" else a for a in rest]
-    multirun = any(a in ("-m", "--multirun") for a in rest)
-    if not multirun and not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):
+    flags, overrides = split_args(rest)
+    if command in TOOL_COMMANDS and not flags:
+        return run_tool(command, rest)
+    if not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):
         try:
-            preflight(rest)
+            configs = preflight(rest, multirun=any(a in ("-m", "--multirun") for a in rest))
         except CptError as exc:
             fail(str(exc))
+        if "--cfg" in flags or "-c" in flags:
+            for note in filter(None, map(budget_note, configs)):
+                print(note, flush=True)
 
     import hydra
 
     from pipeline.config import register_configs
 
     register_configs()
-    flags, overrides = split_args(rest)
     sys.argv = [f"cpt-{command}", *flags, f"cmd={command}", *overrides]
     hydra.main(config_path=conf_dir(), config_name="config", version_base="1.3")(task)()
 

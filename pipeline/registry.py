@@ -1,8 +1,11 @@
 """Run registry and stage cache.
 
 A stage's output lives at ``<workdir>/<stage>/<fingerprint>/`` with a ``manifest.json``. The
-fingerprint hashes the stage's config, its inputs' fingerprints and the stage's code version, so
-a completed fingerprint is a cache hit. Work happens in ``<fingerprint>.partial/`` (kept between
+fingerprint hashes exactly the config the stage receives (a :class:`StageConfig`), its inputs'
+fingerprints, the code of every project module the stage's entry module imports (transitively) and
+the versions of the third-party distributions those modules import, so a completed fingerprint is a
+cache hit. Where the stage runs (cluster, local workers, progress bars) is a runtime argument, in no
+fingerprint. Work happens in ``<fingerprint>.partial/`` (kept between
 attempts so datatrove completions and checkpoints can resume) and is renamed into place only
 when the stage succeeds: a crash never leaves a "completed" manifest.
 """
@@ -19,14 +22,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import pipeline
+from pipeline.codeversion import PACKAGE_DIR, CodeVersion, code_version
+from pipeline.stage_config import StageConfig
 
 MANIFEST = "manifest.json"
-PACKAGE_DIR = Path(pipeline.__file__).resolve().parent
 
 
 def _now() -> str:
@@ -43,21 +46,11 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-@lru_cache(maxsize=None)
-def code_version(package: str) -> str:
-    """Hash of a stage subpackage's sources (plus the shared stage-independent modules it imports)."""
-    h = hashlib.sha256(pipeline.__version__.encode())
-    pkg = PACKAGE_DIR / package
-    files = sorted(pkg.rglob("*.py")) if pkg.is_dir() else [PACKAGE_DIR / f"{package}.py"]
-    for f in files:
-        h.update(str(f.relative_to(PACKAGE_DIR)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:12]
-
-
-def fingerprint(stage: str, config: dict, inputs: dict[str, str], code: str) -> str:
-    blob = json.dumps({"stage": stage, "config": config, "inputs": inputs, "code": code},
-                      sort_keys=True, default=str)
+def fingerprint(stage: str, config: dict, inputs: dict[str, str], code: str,
+                versions: Optional[dict[str, str]] = None) -> str:
+    """Hash of a stage's config (``StageConfig.to_dict()``), input refs, code digest and library versions."""
+    blob = json.dumps({"stage": stage, "config": config, "inputs": inputs, "code": code,
+                       "versions": versions or {}}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -82,22 +75,38 @@ class Artifact:
 
 @dataclass
 class StageContext:
-    """What a stage function receives: its config, its inputs and a directory to write into."""
+    """What a stage function receives: its config, its inputs and a directory to write into.
+
+    ``config`` is fingerprinted; the fields after ``final_dir`` are runtime only (where and how the
+    stage runs), in no fingerprint, and must not change what the stage writes."""
 
     stage: str
-    config: Any
+    config: StageConfig
     inputs: dict[str, Artifact]
     out_dir: Path  # the ``.partial`` directory being written
     final_dir: Path  # where ``out_dir`` is renamed to on success; record references to this
-    progress: bool = True
+    progress: bool = True  # progress bars on stderr
+    cluster: Any = None  # the ClusterConfig the stage runs on (None = local)
+    workers: Optional[int] = None  # tasks run at once on the local executor (None = the stage's default)
 
     def log(self, msg: str) -> None:
         print(f"[{self.stage}] {msg}", file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a stage runs: handed to the stage (:class:`StageContext`), never fingerprinted."""
+
+    progress: bool = True
+    cluster: Any = None
+    workers: Optional[int] = None
+
+
 class Registry:
-    def __init__(self, workdir: str | Path):
+    def __init__(self, workdir: str | Path, *, package_root: Path = PACKAGE_DIR):
+        """``package_root``: the project package whose sources are a stage's code (a copy in tests)."""
         self.workdir = Path(workdir).resolve()
+        self.package_root = Path(package_root)
 
     def stage_dir(self, stage: str, fp: str) -> Path:
         return self.workdir / stage / fp
@@ -117,19 +126,23 @@ class Registry:
         stage: str,
         fn: Callable[[StageContext], dict],
         *,
-        config: Any,
-        config_dict: dict,
+        config: StageConfig | Mapping[str, Any],
         inputs: dict[str, Artifact],
-        package: str,
+        module: Optional[str] = None,
         force: bool = False,
-        progress: bool = True,
+        runtime: Runtime = Runtime(),
     ) -> Artifact:
-        code = code_version(package)
+        """Run ``fn`` unless its fingerprint is completed. ``config`` is exactly what ``fn`` reads
+        (a mapping becomes a :class:`StageConfig`); ``module`` is the stage's entry module, whose
+        import closure is its code (default: the module defining ``fn``)."""
+        if not isinstance(config, StageConfig):
+            config = StageConfig(**config)
+        code = code_version(module or fn.__module__, self.package_root)
         input_fps = {name: art.ref for name, art in sorted(inputs.items())}
-        fp = fingerprint(stage, config_dict, input_fps, code)
+        fp = fingerprint(stage, config.to_dict(), input_fps, code.digest, code.distributions)
         with self._exclusive(stage, fp):
-            return self._run_locked(stage, fp, fn, config=config, config_dict=config_dict, inputs=inputs,
-                                    input_fps=input_fps, code=code, force=force, progress=progress)
+            return self._run_locked(stage, fp, fn, config=config, inputs=inputs, input_fps=input_fps,
+                                    code=code, force=force, runtime=runtime)
 
     @contextlib.contextmanager
     def _exclusive(self, stage: str, fp: str) -> Iterator[None]:
@@ -147,8 +160,8 @@ class Registry:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def _run_locked(self, stage: str, fp: str, fn, *, config, config_dict: dict, inputs: dict, input_fps: dict,
-                    code: str, force: bool, progress: bool) -> Artifact:
+    def _run_locked(self, stage: str, fp: str, fn, *, config: StageConfig, inputs: dict, input_fps: dict,
+                    code: CodeVersion, force: bool, runtime: Runtime) -> Artifact:
         final = self.stage_dir(stage, fp)
         if not force and (hit := self.lookup(stage, fp)):
             print(f"[{stage}] cache hit {fp} (completed {hit.manifest.get('finished_at', '?')}); skipped",
@@ -162,9 +175,11 @@ class Registry:
         manifest = {
             "stage": stage,
             "fingerprint": fp,
-            "config": config_dict,
+            "config": config.to_dict(),
             "inputs": input_fps,
-            "code_version": code,
+            "code_version": code.digest,
+            "code_modules": list(code.modules),
+            "library_versions": code.distributions,
             "cpt_version": pipeline.__version__,
             "host": socket.gethostname(),
             "status": "running",
@@ -173,7 +188,8 @@ class Registry:
         write_json_atomic(partial / MANIFEST, manifest)
         print(f"[{stage}] running {fp} -> {final}", file=sys.stderr, flush=True)
         t0 = time.time()
-        ctx = StageContext(stage, config, inputs, partial, final, progress)
+        ctx = StageContext(stage, config, inputs, partial, final, progress=runtime.progress, cluster=runtime.cluster,
+                           workers=runtime.workers)
         try:
             stats = fn(ctx) or {}
         except BaseException as exc:

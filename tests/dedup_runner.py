@@ -37,8 +37,8 @@ def run_dedup(root: Path, overrides: dict, single_dump=None):
     from pipeline.registry import Artifact, Registry
 
     curate = Artifact("curate", "test", root / "curate", {"stats": {"dump": single_dump}})
-    return Registry(root / "work").run("dedup", stage.run, config=DedupConfig(**overrides), config_dict=overrides,
-                                       inputs={"curate": curate}, package="dedup")
+    return Registry(root / "work").run("dedup", stage.run, config={"dedup": DedupConfig(**overrides)},
+                                       inputs={"curate": curate})
 
 
 def read_docs(folder: Path) -> list[dict]:

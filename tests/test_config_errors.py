@@ -50,3 +50,35 @@ def test_doctor_checks_the_training_plan(cpt, tmp_path):
     assert "[FAIL] precision=fp8: needs TransformerEngine on a GPU; use precision=bf16" in bad.stdout
     assert f"[FAIL] base_model.checkpoint: no checkpoint at {tmp_path}" in bad.stdout
     assert "2 required check(s) failed" in bad.stdout
+    assert not (tmp_path / "work" / "hydra").exists()  # composed and run here, not as a Hydra job
+
+
+def test_multirun_checks_every_sweep_combination_first(cpt, tmp_path):
+    """``-m``: each combination is composed and validated before Hydra starts any job."""
+    r = cpt("run", "-m", "mix.replay_fraction=0.01,1.5", "train.train_iters=5,6")
+    assert r.returncode == 2
+    err_lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(err_lines) == 1, r.stderr
+    assert err_lines[0].startswith("cpt: error: invalid value for 'mix.replay_fraction'"), r.stderr
+    assert "(sweep combination: mix.replay_fraction=1.5 train.train_iters=5)" in err_lines[0]
+    assert not (tmp_path / "work").exists()  # no job, no multirun folder, no manifest
+    bad_key = cpt("curate", "-m", "curate.tasks=1,2", "dedup.nope=3")
+    assert bad_key.returncode == 2 and "unknown config key 'dedup.nope'" in bad_key.stderr
+    assert len([ln for ln in bad_key.stderr.splitlines() if ln.strip()]) == 1, bad_key.stderr
+
+
+def test_cfg_job_shows_the_steps_a_token_budget_implies(cpt):
+    r = cpt("run", "--cfg", "job", "mix.token_budget=100000", "train.global_batch_size=32")
+    assert r.returncode == 0, r.stderr
+    # ceil(100000 / (32 x 128)) = 25
+    assert "# mix.token_budget=100000 -> train.train_iters=25 (" in r.stdout
+    assert "token_budget: 100000" in r.stdout
+
+
+def test_tools_leave_no_hydra_output_folder(cpt, tmp_path):
+    for command in ("runs", "status"):
+        r = cpt(command)
+        assert r.returncode == 0 and "no runs under" in r.stdout, r.stderr
+    bad = cpt("runs", "curate.bogus=1")
+    assert bad.returncode == 2 and "unknown config key 'curate.bogus'" in bad.stderr
+    assert not (tmp_path / "work" / "hydra").exists() and not (tmp_path / "outputs").exists()

@@ -159,7 +159,7 @@ def test_resume_after_kill9(tmp_path, texts):
 
     second = run(crashed)
     assert second.returncode == 0, second.stderr[-2000:]
-    final = next(p for p in (crashed / "work" / "dedup").iterdir() if not p.name.endswith(".partial"))
+    final = next(p for p in (crashed / "work" / "dedup").iterdir() if p.is_dir() and not p.name.endswith(".partial"))
     logs = next(final.glob("passes/*/minhash/logs/1_signatures"))
     assert {r: (logs / "stats" / f"{r}.json").stat().st_mtime_ns for r in done} == before  # not redone
     assert sorted(p.name for p in (logs / "completions").iterdir()) == ["00000", "00001", "00002", "00003"]
@@ -167,7 +167,7 @@ def test_resume_after_kill9(tmp_path, texts):
     reference = run(clean)
     assert reference.returncode == 0, reference.stderr[-2000:]
     got = [d["id"] for d in read_docs(final / "docs")]
-    want = [d["id"] for d in read_docs(next((clean / "work" / "dedup").iterdir()) / "docs")]
+    want = [d["id"] for d in read_docs(next(p for p in (clean / "work" / "dedup").iterdir() if p.is_dir()) / "docs")]
     assert len(got) == len(set(got)) and sorted(got) == sorted(want)
     stats = json.loads(second.stdout)
     assert stats["documents_in"] == len(rows) == stats["kept"] + stats["removed_duplicates"]

@@ -109,8 +109,8 @@ def test_sources_with_different_tokenizers_are_refused(tmp_path):
     old = Artifact("replay", "b", tmp_path, {"stats": {"tokenizer": tok(32000, 2)}})
     with pytest.raises(ConfigError, match=r"different tokenizers: /tok8000.json \(vocab 8000, eos 0\) vs "
                                           r"/tok32000.json \(vocab 32000, eos 2\)"):
-        Registry(tmp_path / "work").run("mix", stage.run, config={"mix": MixConfig(), "budget": {}}, config_dict={},
-                                        inputs={"tokenize": new, "replay": old}, package="mix")
+        Registry(tmp_path / "work").run("mix", stage.run, config={"mix": MixConfig(), "budget": {}},
+                                        inputs={"tokenize": new, "replay": old})
     import json
 
     manifests = [json.loads(p.read_text()) for p in (tmp_path / "work" / "mix").glob("*/manifest.json")]

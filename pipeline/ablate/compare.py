@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.ablate import records, render, summary
 from pipeline.ablate.variants import short_key
 from pipeline.errors import InputError
-from pipeline.registry import MANIFEST, Artifact, Registry, StageContext, write_json_atomic
+from pipeline.registry import MANIFEST, Artifact, Registry, Runtime, StageContext, write_json_atomic
 
 RUNS_FILE = "runs.json"  # the runs a comparison covers, so `cpt compare` can take a comparison too
 
@@ -75,5 +75,4 @@ def compare(runs: list[tuple[Path, str]], workdir: Path, *, noise_sigmas: float 
     config = {"runs": [[str(inputs[f"run{i:03d}"].path), label] for i, (_, label) in enumerate(runs)],
               "noise_sigmas": noise_sigmas, "title": title or "Continued-pretraining comparison",
               "notes": list(notes)}
-    return Registry(workdir).run("compare", run, config=config, config_dict=config, inputs=inputs, package="ablate",
-                                 progress=progress)
+    return Registry(workdir).run("compare", run, config=config, inputs=inputs, runtime=Runtime(progress=progress))

@@ -6,24 +6,24 @@ cached artifact: filter ablations rerun only :mod:`pipeline.curate.stage` on top
 from __future__ import annotations
 
 from pipeline import inputs as inputs_mod
-from pipeline.config import CurateConfig, RecipeConfig
+from pipeline.config import InputConfig
 from pipeline.curate.accounting import DumpTally
 from pipeline.curate.funnel import build_funnel, write_funnel_parquet
-from pipeline.curate.recipe_steps import build_steps
+from pipeline.curate.recipe_steps import extract_steps
 from pipeline.launch.datatrove_exec import run_pipeline
 from pipeline.registry import StageContext
+from pipeline.stage_config import StageConfig
 
 TEXT_DIR = "text"
-EXTRACT_KEYS = ("url", "extraction")
 
 
-def resolve_inputs(cfg: CurateConfig, sample) -> tuple[list, str, str]:
+def resolve_inputs(cfg: InputConfig, sample) -> tuple[list, str, str]:
     """(files, format, dump). Empty ``curate.input.paths`` means the embedded sample's crawl."""
-    if not cfg.input.paths:
+    if not cfg.paths:
         files = [sample.path / w for w in sample.stats["warcs"]]
-        return files, "warc", cfg.input.dump or sample.stats["dump"]
-    files = inputs_mod.expand(cfg.input.paths, cfg.input.format, cfg.input.glob)
-    return files, cfg.input.format, cfg.input.dump or "unknown"
+        return files, "warc", cfg.dump or sample.stats["dump"]
+    files = inputs_mod.expand(cfg.paths, cfg.format, cfg.glob)
+    return files, cfg.format, cfg.dump or "unknown"
 
 
 def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int):
@@ -49,9 +49,8 @@ def with_tallies(reader, steps: list[tuple[str, object]], writer) -> list:
 def run(ctx: StageContext) -> dict:
     from datatrove.pipeline.writers import ParquetWriter
 
-    cfg: CurateConfig = ctx.config["curate"]
-    recipe: RecipeConfig = ctx.config["recipe"]
-    files, fmt, dump = resolve_inputs(cfg, ctx.inputs.get("sample"))
+    cfg: StageConfig = ctx.config  # input, tasks, max_doc_bytes, url, extraction
+    files, fmt, dump = resolve_inputs(cfg.input, ctx.inputs.get("sample"))
     if fmt == "warc":
         for f in files:
             inputs_mod.check_warc_readable(f)
@@ -61,10 +60,10 @@ def run(ctx: StageContext) -> dict:
     tasks = min(cfg.tasks, len(files))  # datatrove shards by file
     ctx.log(f"{len(files)} {fmt} file(s) under {root}, dump {dump!r}, {tasks} task(s)")
 
-    steps = [(k, s) for k, s in build_steps(recipe, extract=(fmt == "warc")) if k in EXTRACT_KEYS]
+    steps = extract_steps(cfg.url, cfg.extraction, extract=(fmt == "warc"))
     writer = ParquetWriter(output_folder=str(ctx.out_dir / TEXT_DIR), output_filename="${rank}.parquet")
     pipeline = with_tallies(make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes), steps, writer)
-    step_stats = run_pipeline(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=cfg.workers,
+    step_stats = run_pipeline(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=ctx.workers or tasks,
                            what="extract")
     funnel = build_funnel(step_stats, [k for k, _ in steps], dump)
     write_funnel_parquet(funnel, "extract", ctx.out_dir / "funnel.parquet")

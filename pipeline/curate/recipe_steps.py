@@ -10,7 +10,7 @@ from datatrove.pipeline.filters import (
 )
 
 from pipeline import assets
-from pipeline.config import RecipeConfig
+from pipeline.config import ExtractionConfig, LanguageFilterConfig, RecipeConfig, URLFilterConfig
 from pipeline.curate.extractors import make_extractor
 from pipeline.curate.offline_steps import LocalLanguageFilter, OfflineURLFilter
 
@@ -19,7 +19,30 @@ STEP_ORDER = ("url", "extraction", "language", "gopher_repetition", "gopher_qual
 
 
 def build_steps(recipe: RecipeConfig, *, extract: bool, fast: bool = True) -> list[tuple[str, object]]:
-    """``[(step_key, datatrove_step), ...]`` in FineWeb order, skipping disabled filters.
+    """``[(step_key, datatrove_step), ...]`` in FineWeb order, skipping disabled filters."""
+    return (extract_steps(recipe.filters.url, recipe.extraction, extract=extract)
+            + filter_steps(recipe.filters, fast=fast))
+
+
+def extract_steps(url: URLFilterConfig, extraction: ExtractionConfig, *, extract: bool) -> list[tuple[str, object]]:
+    """The URL filter (when enabled) and, on raw HTML (``extract``), text extraction."""
+    steps: list[tuple[str, object]] = []
+    if url.enabled:
+        steps.append(("url", OfflineURLFilter(soft_word_threshold=url.soft_word_threshold,
+                                              extra_domains=list(url.extra_domains) or None)))
+    if extract:
+        steps.append(("extraction", make_extractor(extraction)))
+    return steps
+
+
+def language_model(language: LanguageFilterConfig):
+    """The verified language-ID model file (checked before extraction too, so a bad one fails before any work)."""
+    return assets.verify(assets.lid_model(language.model_path, language.model_sha256))
+
+
+def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
+    """The quality filters after extraction, from ``f.language``, ``f.gopher_repetition``,
+    ``f.gopher_quality``, ``f.c4`` and ``f.fineweb`` (a :class:`FiltersConfig` or a stage's config).
 
     ``fast`` selects the drop-in subclasses of :mod:`pipeline.curate.fast_filters` for the Gopher, C4 and
     FineWeb filters (shared word splitting, same decisions, names and stats); ``False``: datatrove's own.
@@ -31,16 +54,10 @@ def build_steps(recipe: RecipeConfig, *, extract: bool, fast: bool = True) -> li
 
         gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls = (
             FAST_FILTERS[c] for c in (gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls))
-    f = recipe.filters
     steps: list[tuple[str, object]] = []
-    if f.url.enabled:
-        steps.append(("url", OfflineURLFilter(soft_word_threshold=f.url.soft_word_threshold,
-                                              extra_domains=list(f.url.extra_domains) or None)))
-    if extract:
-        steps.append(("extraction", make_extractor(recipe.extraction)))
     if f.language.enabled:
-        model = assets.verify(assets.lid_model(f.language.model_path, f.language.model_sha256))
-        steps.append(("language", LocalLanguageFilter(str(model), list(f.language.languages), f.language.threshold)))
+        steps.append(("language", LocalLanguageFilter(str(language_model(f.language)), list(f.language.languages),
+                                                      f.language.threshold)))
     if f.gopher_repetition.enabled:
         g = f.gopher_repetition
         steps.append(("gopher_repetition", gopher_repetition_cls(

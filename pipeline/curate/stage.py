@@ -5,14 +5,14 @@ Kept documents go to ``docs/``; a deterministic sample of each filter's rejects 
 
 from __future__ import annotations
 
-from pipeline.config import CurateConfig, RecipeConfig
 from pipeline.curate.accounting import SampledParquetWriter
-from pipeline.curate.extract import EXTRACT_KEYS, TEXT_DIR, with_tallies
+from pipeline.curate.extract import TEXT_DIR, with_tallies
 from pipeline.curate.funnel import build_funnel, combine, write_funnel_parquet
-from pipeline.curate.recipe_steps import build_steps
+from pipeline.curate.recipe_steps import filter_steps
 from pipeline.launch.datatrove_exec import run_pipeline
 from pipeline.errors import CptError
 from pipeline.registry import StageContext
+from pipeline.stage_config import StageConfig
 
 DOCS_DIR = "docs"
 
@@ -21,25 +21,25 @@ def run(ctx: StageContext) -> dict:
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.writers import ParquetWriter
 
-    cfg: CurateConfig = ctx.config["curate"]
-    recipe: RecipeConfig = ctx.config["recipe"]
+    # tasks, filter_impl, rejects_sample_rate, recipe (its name) and the filters: language, gopher_repetition,
+    # gopher_quality, c4, fineweb
+    cfg: StageConfig = ctx.config
     extracted = ctx.inputs["extract"]
     src = extracted.path / TEXT_DIR
     files = sorted(src.glob("*.parquet"))
     if not files:
         raise CptError(f"curate: extraction kept no documents (see {extracted.path / 'logs'})")
-    steps = [(k, s) for k, s in build_steps(recipe, extract=False, fast=cfg.filter_impl == "fast")
-             if k not in EXTRACT_KEYS]
+    steps = filter_steps(cfg, fast=cfg.filter_impl == "fast")
     for key, step in steps:  # every filter keeps an audit sample of what it removed
         step.exclusion_writer = SampledParquetWriter(str(ctx.out_dir / "rejects" / key), cfg.rejects_sample_rate)
     tasks = min(cfg.tasks, len(files))
     reader = ParquetReader(str(src), glob_pattern="*.parquet")
     writer = ParquetWriter(output_folder=str(ctx.out_dir / DOCS_DIR), output_filename="${rank}.parquet")
     step_stats = run_pipeline(with_tallies(reader, steps, writer), logging_dir=ctx.out_dir / "logs", tasks=tasks,
-                           workers=cfg.workers, what="curate")
+                           workers=ctx.workers or tasks, what="curate")
     funnel = build_funnel(step_stats, [k for k, _ in steps], extracted.stats["dump"])
     write_funnel_parquet(funnel, "curate", ctx.out_dir / "funnel.parquet")
     whole = combine(extracted.stats["funnel"], funnel)
-    ctx.log(f"{whole['documents_in']} documents in, {whole['kept']} kept (recipe {recipe.name!r})")
-    return {"dump": extracted.stats["dump"], "recipe": recipe.name, "tasks": tasks, "filter_impl": cfg.filter_impl,
+    ctx.log(f"{whole['documents_in']} documents in, {whole['kept']} kept (recipe {cfg.recipe!r})")
+    return {"dump": extracted.stats["dump"], "recipe": cfg.recipe, "tasks": tasks, "filter_impl": cfg.filter_impl,
             "funnel": whole, "filter_funnel": funnel}

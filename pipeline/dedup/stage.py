@@ -70,7 +70,7 @@ def copy_pass(src: Path, dst: Path, prefix: str, logs: Path, tasks: int, workers
 
 
 def run(ctx: StageContext) -> dict:
-    cfg: DedupConfig = ctx.config
+    cfg: DedupConfig = ctx.config.dedup
     src = ctx.inputs["curate"].path / "docs"
     if not _parquet_files(src):
         raise CptError(f"dedup: no curated documents in {src} (did curation keep anything?)")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.config import CptConfig
 from pipeline.mix.stage import load_blend
 from pipeline.registry import StageContext
+from pipeline.stage_config import StageConfig
 from pipeline.train.stage import checkpoint_of
 
 
@@ -23,7 +23,7 @@ def check_new_valid(prefix: str, vocab_size: int) -> Path:
 def run(ctx: StageContext) -> dict:
     from pipeline.train.loop import evaluate_loss
 
-    cfg: CptConfig = ctx.config
+    cfg: StageConfig = ctx.config  # evaluate, model, precision
     mix = ctx.inputs["mix"]
     blend = load_blend(mix.path)
     workdir = mix.path.parent.parent

@@ -53,24 +53,24 @@ def apply_hf_base(cfg: CptConfig) -> None:
 
 
 def run_import(ctx: StageContext) -> dict:
+    """The HF directory (input ``source``) as a cpt checkpoint; config: ``pad_vocab_multiple``, ``seq_length``."""
     from pipeline.hf.convert import import_hf
 
-    cfg: CptConfig = ctx.config
-    meta = import_hf(hf_source(cfg), ctx.out_dir / IMPORTED_CHECKPOINT,
-                     pad_vocab_multiple=cfg.base_model.hf_pad_vocab_multiple, seq_length=cfg.model.seq_length,
-                     progress=ctx.progress)
+    cfg = ctx.config
+    meta = import_hf(ctx.inputs["source"].path, ctx.out_dir / IMPORTED_CHECKPOINT,
+                     pad_vocab_multiple=cfg.pad_vocab_multiple, seq_length=cfg.seq_length, progress=ctx.progress)
     return {"architecture": meta["hf"]["architecture"], "vocab_size": meta["vocab_size"],
             "real_vocab_size": meta["real_vocab_size"], "dtype": meta["hf"]["dtype"],
             "checkpoint": IMPORTED_CHECKPOINT}
 
 
 def run_export(ctx: StageContext) -> dict:
-    """The trained model as an HF directory ``<stage>/hf/`` (``export.hf=true``)."""
+    """The trained model as an HF directory ``<stage>/hf/`` (``export.hf=true``); config: ``tokenizer_path``
+    (shipped with it) and ``tokenizer_file`` (its sha256)."""
     from pipeline.hf.convert import export_hf
     from pipeline.train.stage import checkpoint_of
 
     train = ctx.inputs["train"]
-    cfg: CptConfig = ctx.config
-    out = export_hf(checkpoint_of(train), ctx.out_dir / "hf",
-                    tokenizer=assets.resolve_path(cfg.tokenizer.path), progress=ctx.progress)
+    out = export_hf(checkpoint_of(train), ctx.out_dir / "hf", tokenizer=Path(ctx.config.tokenizer_path),
+                    progress=ctx.progress)
     return {"hf_dir": str(ctx.final_dir / out.name)}

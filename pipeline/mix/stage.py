@@ -21,8 +21,8 @@ BLEND = "blend.json"
 
 
 def run(ctx: StageContext) -> dict:
-    cfg: MixConfig = ctx.config["mix"]
-    budget = ctx.config["budget"]  # {"num_samples", "seq_length", "seed"}: what training will draw
+    cfg: MixConfig = ctx.config.mix
+    budget = ctx.config.budget  # {"num_samples", "seq_length", "seed"}: what training will draw
     new, replay = ctx.inputs["tokenize"], ctx.inputs["replay"]
     new_tok, old_tok = new.stats["tokenizer"], replay.stats["tokenizer"]
     if (new_tok["vocab_size"], new_tok["eos_id"]) != (old_tok["vocab_size"], old_tok["eos_id"]):

@@ -9,7 +9,7 @@ from pipeline.registry import StageContext
 def run(ctx: StageContext) -> dict:
     from pipeline.sample.generate import generate_sample
 
-    cfg: SampleConfig = ctx.config
+    cfg: SampleConfig = ctx.config.sample
     stats = generate_sample(ctx.out_dir, seed=cfg.seed, web_pages=cfg.web_pages,
                             original_docs=cfg.original_docs, dump=cfg.dump)
     ctx.log(f"{stats['web_pages']} web pages, {stats['original_docs']} original documents")

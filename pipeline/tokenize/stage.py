@@ -70,8 +70,9 @@ def run(ctx: StageContext) -> dict:
 
     src = ctx.inputs["dedup"].path / "docs"
     reader = ParquetReader(str(src), glob_pattern="*.parquet")
-    tasks = max(1, min(ctx.config.tasks, len(list(src.glob("*.parquet")))))
-    stats = tokenize(reader, ctx.config, ctx.out_dir, tasks=tasks, what="tokenize")
+    tok: TokenizerConfig = ctx.config.tokenizer  # (tokenizer_file: its sha256, for the fingerprint)
+    tasks = max(1, min(tok.tasks, len(list(src.glob("*.parquet")))))
+    stats = tokenize(reader, tok, ctx.out_dir, tasks=tasks, what="tokenize")
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens in {len(stats['shards'])} shard(s), "
             f"{stats['tokens_per_s_per_core']} tokens/s/core")
     return stats
@@ -81,7 +82,7 @@ def run_replay(ctx: StageContext) -> dict:
     """Replay source: the original pretraining documents, tokenized, with a held-out split."""
     from datatrove.pipeline.readers import JsonlReader, ParquetReader
 
-    replay: ReplayConfig = ctx.config["replay"]
+    replay: ReplayConfig = ctx.config.replay
     sample = ctx.inputs.get("sample")
     if replay.format == "megatron":
         return _replay_from_prefixes(ctx, replay)
@@ -92,8 +93,9 @@ def run_replay(ctx: StageContext) -> dict:
     inputs_mod.write_paths_file(files, root, paths_file)
     reader_cls = JsonlReader if replay.format == "jsonl" else ParquetReader
     reader = reader_cls(str(root), paths_file=str(paths_file))
-    tasks = max(1, min(ctx.config["tokenizer"].tasks, len(files)))
-    stats = tokenize(reader, ctx.config["tokenizer"], ctx.out_dir, tasks=tasks, what="replay tokenize")
+    tok: TokenizerConfig = ctx.config.tokenizer
+    tasks = max(1, min(tok.tasks, len(files)))
+    stats = tokenize(reader, tok, ctx.out_dir, tasks=tasks, what="replay tokenize")
     stats["split"] = indexed.split(ctx.out_dir / stats["merged"], ctx.out_dir / "split",
                                    valid_fraction=replay.valid_fraction, seed=0)
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens; held out "
@@ -104,7 +106,7 @@ def run_replay(ctx: StageContext) -> dict:
 def _replay_from_prefixes(ctx: StageContext, replay: ReplayConfig) -> dict:
     """Replay from existing Megatron datasets: checked against the tokenizer, merged (when several),
     split."""
-    info = tokenizer_info(ctx.config["tokenizer"])
+    info = tokenizer_info(ctx.config.tokenizer)
     prefixes = [assets.resolve_path(p) for p in replay.paths]
     checked = [indexed.check_prefix(p, vocab_size=info["vocab_size"], what="replay") for p in prefixes]
     source = prefixes[0]
