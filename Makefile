@@ -24,6 +24,7 @@ demo: setup
 	$(VENV)/bin/cpt run
 
 test: setup
+	bash .ci/browser/install_chromium.sh
 	bash .ci/cluster/with_clusters.sh $(VENV)/bin/python -m pytest -q
 
 doctor: setup

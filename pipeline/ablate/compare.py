@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from pipeline.ablate import records, render, summary
-from pipeline.ablate.variants import short_key
 from pipeline.errors import InputError
 from pipeline.registry import MANIFEST, Artifact, Registry, Runtime, StageContext, write_json_atomic
 
@@ -41,7 +40,7 @@ def label_from_diff(baseline: records.RunRecord, record: records.RunRecord) -> s
     diff = summary.config_diff(baseline, record)
     if not diff:
         return "baseline"
-    names = [f"{short_key(k)}={b}" for k, _, b in diff[:3]]
+    names = [f"{'.'.join(k.split('.')[-2:])}={b}" for k, _, b in diff[:3]]
     return ", ".join(names) + (f" (+{len(diff) - 3} more)" if len(diff) > 3 else "")
 
 
