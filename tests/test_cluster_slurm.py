@@ -178,7 +178,7 @@ def test_filter_sweep_as_slurm_jobs_through_hydras_submitit_launcher(shards, tmp
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifests = [json.loads(p.read_text()) for p in (tmp_path / "work" / "curate").glob("*/manifest.json")]
     assert len(manifests) == 2 and all(m["status"] == "completed" for m in manifests)
-    assert {m["config"]["filters"]["gopher_quality"]["min_stop_words"] for m in manifests} == {1, 3}
+    assert {m["config"]["gopher_quality"]["min_stop_words"] for m in manifests} == {1, 3}
     assert len(list((tmp_path / "work" / "extract").glob("*/manifest.json"))) == 1
     assert list((tmp_path / "work" / "multirun").rglob(".submitit/*/*_result.pkl"))
 
