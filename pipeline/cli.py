@@ -205,9 +205,16 @@ def run_tool(command: str, args: list[str]) -> None:
     """``cpt runs|status|doctor``: the config composed with Hydra's compose API and dispatched here, so
     no Hydra job runs (and no ``<workdir>/hydra/`` output folder appears)."""
     try:
-        (cfg,) = preflight(args)
-        cfg.cmd = command
-        cfg.workdir = os.path.abspath(cfg.workdir)
+        cfg = compose_config(args)
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+    cfg.cmd = command
+    dispatch_or_fail(command, cfg)
+
+
+def dispatch_or_fail(command: str, cfg) -> Optional[int]:
+    """Run ``command``; a CptError or Ctrl-C is one line and an exit code."""
+    try:
         code = dispatch(command, cfg)
     except CptError as exc:
         fail(str(exc), exc.exit_code)
@@ -215,6 +222,7 @@ def run_tool(command: str, args: list[str]) -> None:
         fail("interrupted", 130)
     if code:
         sys.exit(code)
+    return code
 
 
 # ---------------------------------------------------------------------------- the Hydra task
@@ -232,15 +240,7 @@ def task(dcfg) -> Optional[int]:
     except Exception as exc:
         fail(describe_config_error(exc))
     cfg.workdir = os.path.abspath(cfg.workdir)
-    try:
-        code = dispatch(command, cfg)
-    except CptError as exc:
-        fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    if code:
-        sys.exit(code)
-    return code
+    return dispatch_or_fail(command, cfg)
 
 
 def dispatch(command: str, cfg) -> Optional[int]:
