@@ -1,8 +1,12 @@
 """HTML -> text extractors for the curation chain: datatrove's Trafilatura (FineWeb's choice) or Resiliparse.
 
 ``make_extractor(recipe.extraction)`` returns the datatrove step for an :class:`ExtractionConfig`.
-Both are :class:`BaseExtractor` subclasses, so ``run`` executes ``extract`` in datatrove's sandbox
-process and enforces the per-document ``timeout`` (a page that takes longer is counted and skipped).
+Both run ``extract`` in datatrove's sandbox process, which enforces the per-document ``timeout`` (a page
+that takes longer is counted and skipped). datatrove holds the sandbox's start (fork, import of the
+extraction library, a warm-up call) to that same per-page limit, so on a loaded node every restart after
+one slow page times out again and a whole shard of good pages is lost as "timeout". Here the start gets
+its own, generous limit (:data:`STARTUP_TIMEOUT`), and the library is imported before the fork so the
+sandbox inherits it.
 
 Resiliparse (``resiliparse.extract.html2text``) is a C++ DOM walk with simple main-content heuristics;
 it is much faster than trafilatura. Its defaults here suit LLM pretraining text: block-level layout kept
@@ -14,13 +18,78 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import importlib
+
+from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.extractors import Trafilatura
-from datatrove.pipeline.extractors.base import BaseExtractor
+from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
+from datatrove.utils.logging import logger
 
 EXTRACTORS = ("trafilatura", "resiliparse")
+STARTUP_TIMEOUT = 60.0  # seconds for the sandbox process to fork, import and warm up
 
 
-class ResiliparseExtractor(BaseExtractor):
+class PatientSandbox(ExtractorSandbox):
+    """datatrove's sandbox, with a start-up limit separate from the per-document one."""
+
+    def __init__(self, timeout: float, startup_timeout: float = STARTUP_TIMEOUT):
+        super().__init__(timeout=timeout, warmup_text="")
+        self.startup_timeout = max(startup_timeout, timeout)
+
+    def _ensure_process(self, extract_fn):
+        per_document, self.timeout = self.timeout, self.startup_timeout
+        try:
+            super()._ensure_process(extract_fn)
+        finally:
+            self.timeout = per_document
+
+
+class SandboxedExtraction:
+    """``run`` for an extractor: each page through a :class:`PatientSandbox`, failures counted by kind.
+
+    The stats are datatrove's own names (``timeout``, ``broken_process``, ``clean_error``, ``dropped``),
+    which :mod:`pipeline.curate.funnel` reads back as the extraction step's removal reasons.
+    """
+
+    library: str  # imported in the parent before the sandbox forks
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        importlib.import_module(self.library)
+        warned = False
+        with PatientSandbox(timeout=self.timeout) as sandbox:
+            for doc in data:
+                self.stat_update("total")
+                with self.track_time():
+                    try:
+                        doc.text = sandbox.process_document(doc.text, self.extract)
+                        self.stat_update("extracted")
+                    except TimeoutError:
+                        self.stat_update("timeout")
+                        continue
+                    except EOFError:
+                        self.stat_update("broken_process")
+                        continue
+                    except Exception as e:  # the library raised on this page; count it, keep going
+                        self.stat_update("clean_error")
+                        if not warned:
+                            logger.warning(f"extraction error {e!r} on {doc.id}; such pages are counted and skipped")
+                            warned = True
+                        continue
+                if doc.text:
+                    self.stat_update("forwarded")
+                    self.update_doc_stats(doc)
+                    yield doc
+                else:
+                    self.stat_update("dropped")
+
+
+class TrafilaturaExtractor(SandboxedExtraction, Trafilatura):
+    """datatrove's Trafilatura step (FineWeb's settings), run through a :class:`PatientSandbox`."""
+
+    library = "trafilatura"
+
+
+class ResiliparseExtractor(SandboxedExtraction, BaseExtractor):
     """Main-content plain text with ``resiliparse.extract.html2text.extract_plain_text``.
 
     Args:
@@ -40,6 +109,7 @@ class ResiliparseExtractor(BaseExtractor):
 
     name = "⛏ Resiliparse"
     _requires_dependencies = ["resiliparse"]
+    library = "resiliparse.extract.html2text"
 
     def __init__(
         self,
@@ -93,7 +163,7 @@ def make_extractor(cfg) -> BaseExtractor:
     ``favour_precision`` only applies to trafilatura; resiliparse has no such switch.
     """
     if cfg.extractor == "trafilatura":
-        return Trafilatura(favour_precision=cfg.favour_precision, timeout=cfg.timeout)
+        return TrafilaturaExtractor(favour_precision=cfg.favour_precision, timeout=cfg.timeout)
     if cfg.extractor == "resiliparse":
         return ResiliparseExtractor(timeout=cfg.timeout)
     raise ValueError(f"unknown extractor {cfg.extractor!r}; expected one of {', '.join(EXTRACTORS)}")
