@@ -90,7 +90,7 @@ class Chain:
         inputs = ({"sample": self.sample()} if not c.curate.input.paths
                   else {"raw": self._external("raw", c.curate.input.paths, c.curate.input.format)})
         config = StageConfig(input=c.curate.input, tasks=c.curate.tasks, max_doc_bytes=c.curate.max_doc_bytes,
-                             extraction=c.recipe.extraction, url=c.recipe.filters.url)
+                             http_status_keep=list(c.curate.http_status_keep), extraction=c.recipe.extraction, url=c.recipe.filters.url)
         return self._run("extract", extract.run, config=config, inputs=inputs, workers=c.curate.workers)
 
     def curate(self) -> Artifact:

@@ -64,11 +64,14 @@ class CurateConfig:
     workers: int = 2  # tasks run at once on the local executor
     filter_impl: str = "fast"  # fast (shared word splitting; same decisions) | stock (datatrove's filters)
     max_doc_bytes: int = 10_000_000  # larger payloads are counted as errors (too_large), never read into the chain
+    http_status_keep: list[int] = field(default_factory=lambda: [200])  # other responses: removed as http_<class>
     rejects_sample_rate: float = 0.1  # share of each filter's rejects kept in rejects/<filter>/ for audit
 
     def __post_init__(self):
         _one_of(self.filter_impl, ("fast", "stock"), "curate.filter_impl")
         _check(self.max_doc_bytes >= 1024, "curate.max_doc_bytes", "must be >= 1024")
+        _check(bool(self.http_status_keep) and all(isinstance(c, int) and 100 <= c <= 599 for c in self.http_status_keep),
+               "curate.http_status_keep", "must be a non-empty list of HTTP status codes (100-599)")
         _check(0.0 <= self.rejects_sample_rate <= 1.0, "curate.rejects_sample_rate", "must be in [0, 1]")
         _check(self.tasks >= 1, "curate.tasks", "must be >= 1")
         _check(self.workers >= 1, "curate.workers", "must be >= 1")

@@ -68,21 +68,31 @@ def fingerprint_files(files: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def check_warc_readable(path: str | Path) -> None:
-    """Fail up front, naming the file, when it is not a WARC/WET at all (unreadable, not gzip when
-    named .gz, no ``WARC/`` header). Damage further in is the reader's job: it counts what it loses."""
+def warc_file_problem(path: str | Path) -> str | None:
+    """Why a WARC/WET input file holds no readable record at its start ("empty", "not gzip", "not a WARC"),
+    or None. Sniffs the content, as warcio does, not the name: an uncompressed WARC named ``.warc.gz`` is fine.
+
+    Such a file is not an error: the reader counts it in the read funnel (``empty_file``, ``not_warc``,
+    ``corrupt_file``) and the job goes on. A file the filesystem will not let us read is an error."""
     import fsspec
+    import zlib
 
     try:
-        with fsspec.open(str(path), "rb", compression="gzip" if str(path).endswith(".gz") else None) as f:
-            head = f.read(5)
-    except Exception as exc:  # OSError, gzip.BadGzipFile, EOFError
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        raise InputError(f"unreadable WARC file {path}: {type(exc).__name__}: {detail}") from None
+        with fsspec.open(str(path), "rb") as f:
+            raw = f.read(1 << 16)
+    except OSError as exc:
+        raise InputError(f"cannot read input file {path}: {exc.strerror or exc}") from None
+    if raw.startswith(b"\x1f\x8b"):
+        try:
+            raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, 64)
+        except zlib.error:
+            return "its gzip data is corrupt"
+    head = raw.lstrip(b"\r\n")
     if not head:
-        raise InputError(f"WARC file is empty: {path}")
-    if head != b"WARC/":
-        raise InputError(f"unreadable WARC file {path}: it does not start with a 'WARC/' record header")
+        return "it is empty"
+    if not head.startswith((b"WARC/", b"filedesc://")):
+        return "it does not start with a 'WARC/' record header"
+    return None
 
 
 def common_root(files: list[str | Path]) -> str:

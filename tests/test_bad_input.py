@@ -39,7 +39,7 @@ def test_unreadable_warc(cpt, tmp_path):
     bad = tmp_path / "broken.warc.gz"
     bad.write_bytes(b"this is not a WARC file at all\n" * 10)
     r = cpt("curate", f"curate.input.paths=[{bad}]")
-    one_error_line(r, f"unreadable WARC file {bad}")
+    one_error_line(r, f"no readable WARC file in the input: {bad}: it does not start with a 'WARC/' record header")
     assert not completed(tmp_path)
 
 

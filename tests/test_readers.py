@@ -13,7 +13,6 @@ import random
 import tracemalloc
 from pathlib import Path
 
-import cchardet
 import pytest
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import WarcReader
@@ -40,14 +39,14 @@ def html_page(i: int, extra: str = "") -> bytes:
 
 
 def warc_bytes(rec_type: str, url: str, payload: bytes, *, content_type="text/html", warc_headers=None,
-               http=True, gz=False) -> bytes:
+               http=True, gz=False, status="200 OK") -> bytes:
     """One WARC record as written by warcio (a whole gzip member when gz=True)."""
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=gz)
     if rec_type == "warcinfo":
         record = writer.create_warcinfo_record(url, {"software": "test-suite", "format": "WARC 1.0"})
     elif rec_type == "response" and http:
-        headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+        headers = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
         record = writer.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=headers,
                                            warc_headers_dict=warc_headers)
     else:
@@ -238,7 +237,52 @@ def test_not_a_warc_at_all(tmp_path):
     (tmp_path / "notes.warc").write_bytes(b"just some notes\nnothing to see\n" * 50)
     docs, stats = read_all(tmp_path)
     assert docs == []
-    assert errors(stats) == {"error_corrupt_record": 1}
+    assert errors(stats) == {"error_not_warc": 1}
+    assert stats["damaged_not_warc"] == 1 and stats["files_damaged"] == 1
+
+
+def test_broken_file_kinds_are_counted_and_reading_goes_on(tmp_path):
+    """Zero-byte .warc.gz (an aborted upload), an uncompressed WARC named .warc.gz (read: compression is
+    sniffed from the magic bytes), a gzip of nothing, an HTML page saved as .warc.gz, a gzipped JSON file."""
+    good = warcinfo(gz=True) + b"".join(response(i, gz=True) for i in range(3))
+    (tmp_path / "a-good.warc.gz").write_bytes(good)
+    (tmp_path / "b-empty.warc.gz").write_bytes(b"")
+    (tmp_path / "c-plain-named-gz.warc.gz").write_bytes(warcinfo() + response(10) + response(11))
+    (tmp_path / "d-gzip-of-nothing.warc.gz").write_bytes(gzip.compress(b""))
+    (tmp_path / "e-html.warc.gz").write_bytes(html_page(20))
+    (tmp_path / "f-json.warc.gz").write_bytes(gzip.compress(b'{"text": "not a crawl"}\n' * 20))
+    docs, stats = read_all(tmp_path)
+    assert sorted(d.metadata["url"] for d in docs) == [f"https://example.org/page/{i}" for i in (0, 1, 10, 11, 2)]
+    assert errors(stats) == {"error_empty_file": 2, "error_not_warc": 2}
+    assert stats["files_damaged"] == 4
+    assert_accounted(docs, stats, 5 + 4)  # each broken file: at least one record lost
+
+
+def test_http_status_is_filtered_and_counted_by_class(tmp_path):
+    article = html_page(5, extra="It reads like an article, but the server said it was not found.")
+    records = [warcinfo(), response(0)]
+    for status in ("404 Not Found", "410 Gone", "503 Service Unavailable", "301 Moved Permanently",
+                   "302 Found", "206 Partial Content", "999 Odd"):
+        records.append(warc_bytes("response", f"https://example.org/{status.split()[0]}", article, status=status))
+    records.append(response(1))
+    (tmp_path / "status.warc").write_bytes(b"".join(records))
+    docs, stats = read_all(tmp_path)
+    assert [d.metadata["url"] for d in docs] == ["https://example.org/page/0", "https://example.org/page/1"]
+    assert errors(stats) == {"error_http_4xx": 2, "error_http_5xx": 1, "error_http_3xx": 2, "error_http_2xx": 1,
+                             "error_http_other": 1}
+    assert_accounted(docs, stats, 9)
+    # configurable: keep redirects' bodies and 404s too
+    docs, stats = read_all(tmp_path, http_status_keep=(200, 301, 302, 404))
+    assert len(docs) == 5
+    assert errors(stats) == {"error_http_4xx": 1, "error_http_5xx": 1, "error_http_2xx": 1, "error_http_other": 1}
+
+
+def test_wet_conversion_records_have_no_status_and_are_kept(tmp_path):
+    text = b"Plain text of a page, as Common Crawl's WET files hold it.\nA second line of it.\n"
+    (tmp_path / "x.warc.wet").write_bytes(warcinfo() + warc_bytes("conversion", "https://example.org/t", text,
+                                                                content_type="text/plain"))
+    docs, stats = read_all(tmp_path)
+    assert len(docs) == 1 and errors(stats) == {}
 
 
 # --------------------------------------------------------------------------- payload problems
@@ -266,13 +310,8 @@ def test_pdf_and_image_payloads_are_non_html(tmp_path):
 def test_undecodable_charset_is_counted(tmp_path):
     rnd = random.Random(3)
     garbage = bytes(rnd.randrange(0x80, 0x100) for _ in range(3000))
-    # check the premise: not UTF-8, and cchardet's guess (if any) does not decode it
-    with pytest.raises(UnicodeDecodeError):
+    with pytest.raises(UnicodeDecodeError):  # the premise: not UTF-8
         garbage.decode("utf-8")
-    guess = cchardet.detect(garbage)["encoding"]
-    if guess and guess.upper() != "UTF-8":
-        with pytest.raises((UnicodeDecodeError, LookupError)):
-            garbage.decode(guess)
     cyrillic = ("<html><body><p>" + "Это обычный абзац о речных дельтах и о том, как они меняются со временем. " * 8
                 + "</p></body></html>").encode("cp1251")
     records = [
@@ -286,9 +325,39 @@ def test_undecodable_charset_is_counted(tmp_path):
     (tmp_path / "cs.warc").write_bytes(b"".join(records))
     docs, stats = read_all(tmp_path)
     assert [d.metadata["url"] for d in docs] == ["https://example.org/ru", "https://example.org/page/0"]
-    assert "дельтах" in docs[0].text  # decoded with cchardet's guess, like datatrove
+    assert "дельтах" in docs[0].text  # the declared charset, which decodes it
     assert errors(stats) == {"error_charset": 1}
+    assert "charset_fallback" not in stats
     assert_accounted(docs, stats, 3)
+
+
+MISDECLARED = "<p>You’re right: the river’s delta isn’t what it was, and “every” café owner agrees – twice.</p>"
+
+
+@pytest.mark.parametrize("encoding, declared, expected", [
+    ("cp1252", "text/html; charset=utf-8", "You’re right"),      # the case seen on real crawls
+    ("utf-8", "text/html; charset=iso-8859-1", "café owner"),    # UTF-8 bytes declared latin-1: not "cafÃ©"
+    ("cp1251", "text/html; charset=utf-8", "дельтах"),
+])
+def test_misdeclared_charset_is_detected_and_counted(tmp_path, encoding, declared, expected):
+    body = MISDECLARED if encoding != "cp1251" else "<p>" + "Это абзац о речных дельтах и о том, как они меняются. " * 6
+    body = ("<html><body>" + body * 4 + "</body></html>").encode(encoding)
+    (tmp_path / "m.warc").write_bytes(warcinfo() + warc_bytes("response", "https://example.org/m", body,
+                                                            content_type=declared) + response(0))
+    docs, stats = read_all(tmp_path)
+    assert len(docs) == 2 and errors(stats) == {}
+    assert expected in docs[0].text
+    assert "í" not in docs[0].text and "Ã" not in docs[0].text and "\ufffd" not in docs[0].text
+    assert stats["charset_fallback"] == 1
+
+
+def test_meta_charset_is_honoured_when_the_header_has_none(tmp_path):
+    body = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252"></head><body>'
+            + MISDECLARED * 4 + "</body></html>").encode("cp1252")
+    (tmp_path / "meta.warc").write_bytes(warcinfo() + warc_bytes("response", "https://example.org/m", body))
+    docs, stats = read_all(tmp_path)
+    assert "You’re right" in docs[0].text
+    assert "charset_fallback" not in stats  # declared correctly, in the page itself
 
 
 def test_huge_page_is_skipped_without_loading_it(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pipeline import inputs as inputs_mod
 from pipeline.config import InputConfig
+from pipeline.errors import InputError
 from pipeline.curate.accounting import DumpTally
 from pipeline.curate.funnel import build_funnel, write_funnel_parquet
 from pipeline.curate.recipe_steps import extract_steps
@@ -26,14 +27,25 @@ def resolve_inputs(cfg: InputConfig, sample) -> tuple[list, str, str]:
     return files, cfg.format, cfg.dump or "unknown"
 
 
-def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int):
+def check_warc_files(files: list, log) -> None:
+    """Broken files are counted by the reader and the job goes on; only a set with no readable file fails."""
+    problems = {f: p for f in files if (p := inputs_mod.warc_file_problem(f))}
+    if problems and len(problems) == len(files):
+        first, why = next(iter(problems.items()))
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"no readable WARC file in the input: {first}: {why}{more}")
+    for f, why in problems.items():
+        log(f"warning: {f}: {why}; counted in the read funnel, the other files go on")
+
+
+def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int, http_status_keep=(200,)):
     from datatrove.pipeline.readers import JsonlReader, ParquetReader
 
     from pipeline.curate.readers import AccountedWarcReader
 
     common = dict(data_folder=str(root), paths_file=str(paths_file), default_metadata={"dump": dump})
     if fmt == "warc":  # WARC or WET; broken records are counted under error_<reason>, never lost silently
-        return AccountedWarcReader(**common, max_doc_bytes=max_doc_bytes)
+        return AccountedWarcReader(**common, max_doc_bytes=max_doc_bytes, http_status_keep=tuple(http_status_keep))
     if fmt == "jsonl":
         return JsonlReader(**common)
     return ParquetReader(**common)
@@ -49,11 +61,10 @@ def with_tallies(reader, steps: list[tuple[str, object]], writer) -> list:
 def run(ctx: StageContext) -> dict:
     from datatrove.pipeline.writers import ParquetWriter
 
-    cfg: StageConfig = ctx.config  # input, tasks, max_doc_bytes, url, extraction
+    cfg: StageConfig = ctx.config  # input, tasks, max_doc_bytes, http_status_keep, url, extraction
     files, fmt, dump = resolve_inputs(cfg.input, ctx.inputs.get("sample"))
     if fmt == "warc":
-        for f in files:
-            inputs_mod.check_warc_readable(f)
+        check_warc_files(files, ctx.log)
     root = inputs_mod.common_root(files)
     paths_file = ctx.out_dir / "input_files.txt"
     inputs_mod.write_paths_file(files, root, paths_file)
@@ -62,7 +73,7 @@ def run(ctx: StageContext) -> dict:
 
     steps = extract_steps(cfg.url, cfg.extraction, extract=(fmt == "warc"))
     writer = ParquetWriter(output_folder=str(ctx.out_dir / TEXT_DIR), output_filename="${rank}.parquet")
-    pipeline = with_tallies(make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes), steps, writer)
+    pipeline = with_tallies(make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes, cfg.http_status_keep), steps, writer)
     step_stats = run_pipeline(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=ctx.workers or tasks,
                            what="extract")
     funnel = build_funnel(step_stats, [k for k, _ in steps], dump)

@@ -15,6 +15,7 @@ from pipeline.launch.datatrove_exec import stat
 from pipeline.errors import CptError
 
 EXTRACTION_ERRORS = ("timeout", "broken_process", "clean_error")
+READ_NOTES = ("charset_fallback",)  # reader stats that are not removals: documents kept, but worth knowing
 MEASURES = ("docs", "words", "chars")
 
 
@@ -46,6 +47,7 @@ def build_funnel(step_stats: list[dict], step_keys: list[str], dump: str) -> dic
         prev.setdefault(dump, dict(zero))
     rows = [{"step": "read", "in": docs_in, "removed": sum(errors.values()), "kept": docs_read,
              "reasons": {k: v for k, v in errors.items() if v},
+             "notes": {k: stat(reader, k) for k in READ_NOTES if stat(reader, k)},
              "by_dump": {d: {"in": t["docs"] + (sum(errors.values()) if d == dump else 0),
                              "removed": {"docs": sum(errors.values()) if d == dump else 0, "words": None,
                                          "chars": None}} for d, t in prev.items()}}]

@@ -25,6 +25,8 @@ from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
+from pipeline.curate.charsets import decode_page
+
 _CHUNK = 1 << 16  # unit of every read: raw, decompressed, payload
 _MAX_LINE = 1 << 20  # a single header line longer than this is split (and will not parse)
 _MAX_HEADER_BYTES = 2 << 20  # WARC + HTTP headers of one record larger than this: corrupt record
@@ -49,7 +51,22 @@ ERROR_REASONS = (
     "charset",
     "too_large",
     "empty",
+    "empty_file",
+    "not_warc",
+    "http_1xx",
+    "http_2xx",
+    "http_3xx",
+    "http_4xx",
+    "http_5xx",
+    "http_other",
 )
+_WARC_STARTS = (b"WARC/", b"filedesc://")  # the first line of a WARC file, of an ARC file
+
+
+def http_status_reason(code: int) -> str:
+    """The removal reason of a response whose HTTP status is not kept: its status class."""
+    return f"http_{code // 100}xx" if 100 <= code <= 599 else "http_other"
+
 
 
 class _GzipFailure(Exception):
@@ -447,8 +464,20 @@ class AccountedWarcReader(BaseDiskReader):
       does: WARC-Identified-Payload-Type if present, else libmagic sniffing. For a
       conversion (WET) record text/plain is accepted, and the record's own
       Content-Type is trusted when there is no identified payload type.
-    - ``error_charset``: the payload is not UTF-8 and cchardet finds no charset that
-      decodes it.
+    - ``error_empty_file``: a file of 0 bytes (an aborted upload), or a gzip file that
+      decompresses to nothing. 1 per file: its records are lost, their number unknown.
+    - ``error_not_warc``: a file whose first record line is not a WARC (or ARC) header,
+      e.g. an HTML page or a JSON file saved under a WARC name. 1 per file.
+    - ``error_http_<class>``: a response whose HTTP status is not in ``http_status_keep``
+      (default: 200 only), counted by status class: ``http_3xx`` (redirects),
+      ``http_4xx`` (404 pages that look like articles, soft errors), ``http_5xx``,
+      ``http_1xx``/``http_2xx`` (e.g. 204, 206 partial content), ``http_other``
+      (a status line that does not parse).
+    - ``error_charset``: the payload cannot be decoded: neither its declared charset,
+      nor UTF-8, nor any charset ``charset_normalizer`` proposes decodes it cleanly
+      (see :mod:`pipeline.curate.charsets`). Never kept as mojibake. A page decoded with
+      a detected charset because the declared one failed or was implausible is kept and
+      counted in the (non-error) stat ``charset_fallback``.
     - ``error_too_large``: the (content-decoded) payload exceeds ``max_doc_bytes``;
       it is streamed and skipped in chunks, never held in memory whole.
     - ``error_empty``: an HTML/text payload of 0 bytes (or whose adapter returns no text).
@@ -472,7 +501,7 @@ class AccountedWarcReader(BaseDiskReader):
     """
 
     name = "🕷 Accounted Warc"
-    _requires_dependencies = ["warcio", ("cchardet", "faust-cchardet"), ("magic", "python-magic")]
+    _requires_dependencies = ["warcio", ("charset_normalizer", "charset-normalizer"), ("magic", "python-magic")]
 
     def __init__(
         self,
@@ -491,7 +520,9 @@ class AccountedWarcReader(BaseDiskReader):
         shuffle_files: bool = False,
         max_doc_bytes: int = 10_000_000,
         formats: Literal["auto", "warc", "wet"] = "auto",
+        http_status_keep: tuple[int, ...] = (200,),
     ):
+        self.http_status_keep = frozenset(int(c) for c in http_status_keep)
         if formats not in _FORMATS:
             raise ValueError(f"formats must be one of {sorted(_FORMATS)}, got {formats!r}")
         if max_doc_bytes <= 0:
@@ -571,6 +602,9 @@ class AccountedWarcReader(BaseDiskReader):
                 except _GzipFailure as failure:
                     if self._gzip_failure(source, failure, filepath):
                         continue
+                    return
+                if ri == -1 and not line.startswith(_WARC_STARTS):
+                    self._file_failure(source, "not_warc" if line else "empty_file", filepath)
                     return
                 if not line:
                     return
@@ -687,12 +721,20 @@ class AccountedWarcReader(BaseDiskReader):
 
     def _extract(self, record, filepath: str, ri: int):
         """A Document from a response/conversion record, or the reason it is not one."""
-        import cchardet
         import magic
 
         headers = record.rec_headers
         conversion = record.rec_type == "conversion"
         accepted = _HTML_TYPES + (("text/plain",) if conversion else ())
+        http = record.http_headers
+        http_content_type = http.get_header("Content-Type") if http is not None else record.content_type
+        if http is not None and not conversion:
+            try:
+                code = int(http.get_statuscode())
+            except (TypeError, ValueError):
+                code = -1
+            if code not in self.http_status_keep:
+                return http_status_reason(code)
 
         mime = headers.get_header("WARC-Identified-Payload-Type")
         if mime is not None:
@@ -721,16 +763,12 @@ class AccountedWarcReader(BaseDiskReader):
             if mime not in accepted:
                 return "non_html"
 
-        try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError:
-            guess = cchardet.detect(content)["encoding"]
-            if not guess or guess.upper() == "UTF-8":
-                return "charset"
-            try:
-                text = content.decode(guess)
-            except (UnicodeDecodeError, LookupError):
-                return "charset"
+        decoded = decode_page(content, http_content_type)
+        if decoded.text is None:
+            return "charset"
+        if decoded.how == "fallback":
+            self.stat_update("charset_fallback")
+        text = decoded.text
 
         data = {"text": text}
         record_id = headers.get_header("WARC-Record-ID")
