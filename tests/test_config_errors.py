@@ -17,6 +17,7 @@ import pytest
         ("precision.fp8_bf16_edge_layers=-1", "invalid value for 'precision.fp8_bf16_edge_layers'"),
         ("schedule.peak_lr=-0.1", "invalid value for 'schedule.peak_lr'"),
         ("train.peak_tflops=0", "invalid value for 'train.peak_tflops'"),
+        ("curate.http_status_keep=[200,999]", "invalid value for 'curate.http_status_keep'"),
     ],
 )
 def test_bad_config_fails_before_any_work(cpt, tmp_path, override, expected):
