@@ -48,6 +48,13 @@ def test_mix_closure_includes_the_megatron_dataset_code():
     assert {"megatron-core", "torch"} <= set(versions) and "datatrove" not in versions
 
 
+def test_hf_import_closure_includes_the_model_code_it_builds_with():
+    names = rel(closure("pipeline.hf.stage")[0], PACKAGE_DIR)
+    assert {"pipeline/hf/convert.py", "pipeline/hf/weights.py", "pipeline/train/model.py",
+            "pipeline/train/checkpoint.py"} <= names
+    assert "pipeline/curate/fast_filters.py" not in names
+
+
 def test_closure_resolves_relative_lazy_and_package_imports(tmp_path):
     root = tmp_path / "pipeline"
     files = {
