@@ -11,6 +11,8 @@ REDUCED = [
     "sample.web_pages=120", "sample.original_docs=300",
     "base_model.pretrain_iters=60", "base_model.pretrain_peak_lr=2e-3", "train.train_iters=40", "train.eval_interval=20",
     "evaluate.max_samples=32",
+    # the golden counts must not depend on the machine's load: no page may hit trafilatura's 1 s limit
+    "recipe.extraction.timeout=10",
 ]
 STAGES = ["sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report"]
 
