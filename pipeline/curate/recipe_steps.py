@@ -11,8 +11,10 @@ from datatrove.pipeline.filters import (
 
 from pipeline import assets
 from pipeline.config import ExtractionConfig, LanguageFilterConfig, RecipeConfig, URLFilterConfig
+from pipeline.curate import languages
 from pipeline.curate.extractors import make_extractor
 from pipeline.curate.offline_steps import LocalLanguageFilter, OfflineURLFilter
+from pipeline.errors import ConfigError
 
 # The order FineWeb applies them in. Extraction only runs on raw HTML (WARC) inputs.
 STEP_ORDER = ("url", "extraction", "language", "gopher_repetition", "gopher_quality", "c4", "fineweb")
@@ -40,13 +42,35 @@ def language_model(language: LanguageFilterConfig):
     return assets.verify(assets.lid_model(language.model_path, language.model_sha256))
 
 
+def word_tokenizer_language(language: LanguageFilterConfig) -> str:
+    """The ``language=`` every filter after language ID gets: datatrove's word-tokenizer code for the one
+    lid.176 label in ``language.languages`` (``"eng"`` for English, FineWeb-2's ``"deu_Latn"`` for German...).
+
+    Fails here, before any work, when datatrove has no word tokenizer for it or one it needs is missing."""
+    lang = languages.one_language(language.languages)
+    code = languages.word_tokenizer(lang)
+    from datatrove.utils.word_tokenizers import load_tokenizer_assignments
+
+    if code not in load_tokenizer_assignments():
+        raise ConfigError(f"invalid value for '{languages.LANGUAGES_KEY}': datatrove has no word tokenizer for "
+                          f"{lang!r} (tried {code!r})")
+    missing = languages.missing_packages(lang)
+    if missing:
+        raise ConfigError(f"the {lang!r} word tokenizer needs {', '.join(missing)}: pip install "
+                          f"{' '.join(m.replace('_', '-') for m in missing)} (listed in pyproject.toml)")
+    return code
+
+
 def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
     """The quality filters after extraction, from ``f.language``, ``f.gopher_repetition``,
     ``f.gopher_quality``, ``f.c4`` and ``f.fineweb`` (a :class:`FiltersConfig` or a stage's config).
 
     ``fast`` selects the drop-in subclasses of :mod:`pipeline.curate.fast_filters` for the Gopher, C4 and
     FineWeb filters (shared word splitting, same decisions, names and stats); ``False``: datatrove's own.
+    Each of them gets the language of ``f.language.languages`` (its word tokenizer, see
+    :func:`word_tokenizer_language`), and Gopher quality the recipe's stop words.
     """
+    lang = word_tokenizer_language(f.language)
     gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls = (
         GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter)
     if fast:
@@ -66,6 +90,7 @@ def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
             top_n_grams=((2, g.top_2_gram), (3, g.top_3_gram), (4, g.top_4_gram)),
             dup_n_grams=((5, g.dup_5_gram), (6, g.dup_6_gram), (7, g.dup_7_gram),
                          (8, g.dup_8_gram), (9, g.dup_9_gram), (10, g.dup_10_gram)),
+            language=lang,
         )))
     if f.gopher_quality.enabled:
         q = f.gopher_quality
@@ -75,6 +100,7 @@ def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
             max_symbol_word_ratio=q.max_symbol_word_ratio, max_bullet_lines_ratio=q.max_bullet_lines_ratio,
             max_ellipsis_lines_ratio=q.max_ellipsis_lines_ratio,
             max_non_alpha_words_ratio=q.max_non_alpha_words_ratio, min_stop_words=q.min_stop_words,
+            stop_words=list(q.stop_words), language=lang,
         )))
     if f.c4.enabled:
         c = f.c4
@@ -83,13 +109,13 @@ def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
             filter_no_terminal_punct=c.filter_no_terminal_punct, min_num_sentences=c.min_num_sentences,
             min_words_per_line=c.min_words_per_line, max_word_length=c.max_word_length,
             filter_lorem_ipsum=c.filter_lorem_ipsum, filter_javascript=c.filter_javascript,
-            filter_curly_bracket=c.filter_curly_bracket, filter_policy=c.filter_policy,
+            filter_curly_bracket=c.filter_curly_bracket, filter_policy=c.filter_policy, language=lang,
         )))
     if f.fineweb.enabled:
         w = f.fineweb
         steps.append(("fineweb", fineweb_cls(
             line_punct_thr=w.line_punct_thr, line_punct_exclude_zero=w.line_punct_exclude_zero,
             short_line_thr=w.short_line_thr, short_line_length=w.short_line_length,
-            char_duplicates_ratio=w.char_duplicates_ratio, new_line_ratio=w.new_line_ratio,
+            char_duplicates_ratio=w.char_duplicates_ratio, new_line_ratio=w.new_line_ratio, language=lang,
         )))
     return steps
