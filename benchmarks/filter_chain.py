@@ -1,17 +1,28 @@
 """Throughput of the FineWeb quality stack: datatrove's filters vs ``pipeline.curate.fast_filters``.
 
-    .venv/bin/python benchmarks/filter_chain.py [--workdir DIR] [--web-pages 480] [--original-docs 500]
-                                                [--repeats 3] [--profile]
+    .venv/bin/python benchmarks/filter_chain.py [--input realistic|sample] [--docs 600] [--seed 0]
+                                                [--stream 1500] [--repeats N] [--workdir DIR]
+                                                [--web-pages 480] [--original-docs 500] [--profile]
 
-Input: the embedded synthetic sample (article HTML extracted once with datatrove's
-``Trafilatura(favour_precision=True, timeout=10)``, cached as JSONL under the work dir), the original
-corpus documents and a set of adversarial documents (:func:`adversarial_docs`) that exercise every drop
-reason. Both chains (GopherRepetition -> GopherQuality -> C4 -> FineWeb, configured by ``build_steps`` from
-the default recipe) run in this one process, single-threaded, alternating stock / fast, best of
+Input (``--input``):
+
+* ``realistic`` (default): ``--docs`` documents from :mod:`benchmarks.realistic_text` (open vocabulary
+  with a Zipfian tail, web-page furniture, page kinds that every filter keeps and drops; about as hard
+  for a per-chunk cache as real Common Crawl text).
+* ``sample``: the embedded synthetic sample (article HTML extracted once with datatrove's
+  ``Trafilatura(favour_precision=True, timeout=10)``, cached as JSONL under the work dir), the original
+  corpus documents and the adversarial documents. Its vocabulary is closed (a few thousand words), so the
+  fast chain's chunk cache almost always hits: an optimistic figure.
+
+Both chains (GopherRepetition -> GopherQuality -> C4 -> FineWeb, configured by ``build_steps`` from the
+default recipe) run in this one process, single-threaded, alternating stock / fast, best of
 ``--repeats``; the fast chain's caches are cleared before each of its runs, so every timed run starts
-cold. Prints docs/s/core for each, the ratio, the time per filter, and checks that every document gets
-the same decision and reason at every filter, the same final text and the same per-filter stats.
-Exits non-zero if anything differs.
+cold. Prints docs/s/core for each, the ratio, the time per filter, the fast splitter's chunk-cache hit
+rate and evictions, and checks that every document gets the same decision and reason at every filter,
+the same final text and the same per-filter stats (through datatrove's own ``run``). With
+``--stream N`` (realistic input), the fast chain then carries on, cache warm, over N further documents
+(another seed): the steady-state rate, hit rate and evictions of a long-running worker whose cache is
+full. Exits non-zero if anything differs.
 """
 
 from __future__ import annotations
@@ -172,6 +183,15 @@ def load_input(workdir: Path, web_pages: int, original_docs: int, seed: int = 12
     return rows + adversarial_docs()
 
 
+def load_realistic(n: int, seed: int = 0) -> list[dict]:
+    """:func:`realistic_text.realistic_docs` (the adversarial documents, one of them 680 k characters long,
+    would weigh more than real pages do; the tests run them)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from realistic_text import realistic_docs
+
+    return realistic_docs(n, seed)
+
+
 def load_sample_dir(sample_dir: Path) -> list[dict]:
     """Docs of a ``generate_sample`` output dir: extracted WARC pages + ``original/original.jsonl.gz``."""
     from datatrove.pipeline.extractors import Trafilatura
@@ -259,22 +279,44 @@ def compare(docs, stock, fast) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- main
+def _cache_line(st: dict) -> str:
+    return (f"chunk cache: {st['lookups']:,} chunk lookups, hit rate {st['hit_rate']:.1%}, "
+            f"{st['misses']:,} chunks tokenized ({st['python']:,} by the Python replay of spaCy's affix rules, "
+            f"{st['spacy']:,} by spaCy), {st['evictions']:,} LRU evictions, 0 wipes; "
+            f"size {st['size']:,} / {st['max_size']:,}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--input", choices=("realistic", "sample"), default="realistic")
+    ap.add_argument("--docs", type=int, default=600, help="realistic documents (--input realistic)")
+    ap.add_argument("--seed", type=int, default=0, help="realistic text seed")
+    ap.add_argument("--stream", type=int, default=1500,
+                    help="realistic docs for the warm-cache fast-only run after the comparison (0: none)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cpt-filter-chain-bench")
     ap.add_argument("--web-pages", type=int, default=480)
     ap.add_argument("--original-docs", type=int, default=500)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=None, help="default: 1 for realistic, 3 for sample")
     ap.add_argument("--profile", action="store_true", help="also cProfile one fast run")
     args = ap.parse_args()
+    repeats = args.repeats or (1 if args.input == "realistic" else 3)
 
     from pipeline.curate import fast_filters
 
     t0 = time.perf_counter()
-    docs = load_input(args.workdir, args.web_pages, args.original_docs)
+    if args.input == "realistic":
+        docs = load_realistic(args.docs, args.seed)
+        where = f"benchmarks/realistic_text.py, seed {args.seed}"
+    else:
+        docs = load_input(args.workdir, args.web_pages, args.original_docs)
+        where = f"embedded sample, cache under {args.workdir}"
     n_chars = sum(len(d["text"]) for d in docs)
-    print(f"input: {len(docs)} docs, {n_chars / len(docs) / 1000:.1f} k chars/doc on average "
-          f"(loaded in {time.perf_counter() - t0:.1f} s; cache under {args.workdir})")
+    print(f"input: {args.input}, {len(docs)} docs, {n_chars / len(docs) / 1000:.1f} k chars/doc on average "
+          f"({where}; made in {time.perf_counter() - t0:.1f} s)")
+    if args.input == "realistic":
+        from realistic_text import format_stats, vocab_stats
+
+        print("  " + format_stats(vocab_stats([d["text"] for d in docs]), len(docs)).replace("\n", "\n  "))
 
     stock_steps, fast_steps = make_chains()
     # warm-up (spaCy load, first-call costs) outside the timed runs
@@ -284,7 +326,7 @@ def main() -> int:
     best = {"stock": float("inf"), "fast": float("inf")}
     per_best = {}
     results = {}
-    for r in range(args.repeats):
+    for r in range(repeats):
         for name, steps in (("stock", stock_steps), ("fast", fast_steps)) if r % 2 == 0 else \
                 (("fast", fast_steps), ("stock", stock_steps)):
             if name == "fast":
@@ -294,6 +336,7 @@ def main() -> int:
             dt = time.perf_counter() - t
             if name == "fast":
                 counts = fast_filters.split_counts()
+                cache = fast_filters.cache_stats()
             results[name] = decisions
             if dt < best[name]:
                 best[name], per_best[name] = dt, per
@@ -311,12 +354,13 @@ def main() -> int:
 
     n = len(docs)
     stock_rate, fast_rate = n / best["stock"], n / best["fast"]
-    print(f"\nsingle process, best of {args.repeats} (alternating), {n} docs:")
+    print(f"\nsingle process, best of {repeats} (alternating), {n} docs:")
     print(f"  stock datatrove chain: {stock_rate:8.1f} docs/s/core  ({best['stock']:.2f} s)")
     print(f"  fast chain:            {fast_rate:8.1f} docs/s/core  ({best['fast']:.2f} s)")
     print(f"  speedup:               {fast_rate / stock_rate:8.2f}x")
     print(f"  word/sentence splits in the fast chain: {counts['fast']} from cached chunks, "
           f"{counts['stock']} by datatrove (cross-chunk special cases / IS_ALPHA)")
+    print(f"  {_cache_line(cache)} (cold start)")
     print("\ntime per filter (s, best run):     stock      fast")
     for i, key in enumerate(FILTER_KEYS):
         print(f"  {key:<28} {per_best['stock'][i]:8.3f}  {per_best['fast'][i]:8.3f}")
@@ -328,6 +372,25 @@ def main() -> int:
                 reasons[f"{key}:{res}"] = reasons.get(f"{key}:{res}", 0) + 1
     kept = sum(1 for _, text in results["stock"] if text is not None)
     print(f"\nkept {kept}/{n}; drop reasons seen: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
+
+    if args.input == "realistic" and args.stream > 0:
+        from realistic_text import realistic_docs
+
+        more = realistic_docs(args.stream, args.seed + 1)
+        fast_filters.clear_caches()
+        run_chain(fast_steps, docs)  # fill the cache, as a worker that has been running a while
+        before = fast_filters.cache_stats()
+        t = time.perf_counter()
+        run_chain(fast_steps, more)
+        dt = time.perf_counter() - t
+        after = fast_filters.cache_stats()
+        delta = {k: after[k] - before[k] for k in ("lookups", "misses", "evictions", "python", "spacy")}
+        delta["hit_rate"] = 1 - delta["misses"] / max(delta["lookups"], 1)
+        delta["size"], delta["max_size"] = after["size"], after["max_size"]
+        rate = args.stream / dt
+        print(f"\nwarm cache, fast chain only, {args.stream} further realistic docs (seed {args.seed + 1}): "
+              f"{rate:.1f} docs/s/core = {rate / stock_rate:.2f}x the stock rate above")
+        print(f"  {_cache_line(delta)}")
 
     if fast_rate / stock_rate < 2 or args.profile:
         import cProfile

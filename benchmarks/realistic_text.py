@@ -243,13 +243,13 @@ class _Writer:
             else:
                 w = self.special()
             q = rng.random()
-            if q < 0.07:
+            if q < 0.055:
                 w += ","
-            elif q < 0.08:
+            elif q < 0.065:
                 w += rng.choice([";", ":", ")", "'s", "\u2019s"])
-            elif q < 0.09:
+            elif q < 0.072:
                 w = rng.choice(["(", "\"", "\u201c", "'"]) + w
-            elif q < 0.095:
+            elif q < 0.076:
                 w = "\"" + w + "\""
             words.append(w)
         words[0] = words[0][:1].upper() + words[0][1:]
@@ -347,23 +347,34 @@ def _document(w: _Writer, kind: str) -> list[str]:
             lines += w.footer()
         return lines
     if kind == "article_boiler":  # what WET text of a page looks like: navigation, article, footer
+        if rng.random() < 0.3:  # a portal / index page: much navigation, little prose
+            return w.nav() + w.nav() + [w.title()] + _body(w, target // 5) + \
+                [w.short_line() for _ in range(rng.randint(5, 40))] + w.footer()
         return w.nav() + [w.title(), w.byline()] + _body(w, target) + \
             [rng.choice(["Related posts", "Read more \u00bb", "You may also like", "Comments"])] + \
             [w.title() for _ in range(rng.randint(0, 6))] + w.footer()
     if kind == "listing":
         lines = [w.title()]
+        mark = rng.choice(["", "", "\u2022 ", "- "])
         for _ in range(max(4, target // 90)):
-            lines.append(rng.choice(["", "\u2022 ", "- "]) + w.short_line() + rng.choice(
-                ["", f" {w.number()}", f" - {rng.choice(['$', '€'])}{rng.randint(1, 500)}.99", " (new)"]))
+            r = rng.random()
+            if r < 0.25:
+                lines.append(mark + w.sentence(rng.randint(5, 16)))
+            else:
+                lines.append(mark + w.short_line() + (f" - {rng.choice(['$', '€'])}{rng.randint(1, 500)}.99"
+                                                      if r < 0.4 else ""))
         return lines + w.footer()
     if kind == "forum":
         lines = [w.title()]
         size = 0
         while size < target:
             user = w.content()[:10] + str(rng.randint(1, 999))
-            post = [f"{user} wrote:" if rng.random() < 0.5 else f"Re: {w.title()}", w.date()]
-            post += [w.sentence(rng.randint(2, 18)) for _ in range(rng.randint(1, 4))]
-            post += [rng.choice(["lol", "Thanks!", "+1", "Quote", "Reply", "...", "me too :)", "agreed"])]
+            post = [f"{user} wrote:" if rng.random() < 0.5 else f"Re: {w.title()}"]
+            if rng.random() < 0.3:
+                post.append(w.date())
+            post += [w.paragraph(rng.randint(1, 3)) for _ in range(rng.randint(1, 3))]
+            if rng.random() < 0.5:
+                post += [rng.choice(["lol", "Thanks!", "+1", "Quote", "Reply", "...", "me too :)", "agreed"])]
             lines += post
             size += sum(map(len, post))
         return lines
