@@ -2,7 +2,7 @@
 
 Real datatrove steps built by ``filter_steps`` (lid.176 language ID included) over the project's generated
 multilingual test set (:mod:`pipeline.sample.multilingual`: good articles and junk pages in English, German,
-French and Spanish); configs composed by the real Hydra config tree.
+French, Spanish, Chinese and Japanese); configs composed by the real Hydra config tree.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def test_keep_rates_per_language(test_set, capsys):
     """Good generated articles are kept at the English rate in every language (with that language's settings);
     the junk pages are removed in every language."""
     table = {}
-    for lang in ("en", "de", "fr", "es"):
+    for lang in ("en", "de", "fr", "es", "zh", "ja"):
         docs = [d for d in test_set if d.lang == lang]
         decisions, _ = run_steps(filter_steps(recipe_for(lang).filters, fast=False), docs)
         table[lang] = rates(decisions, docs)
@@ -162,7 +162,7 @@ def test_keep_rates_per_language(test_set, capsys):
         for lang, r in table.items():
             print(f"  {lang}: " + " | ".join(f"{r[k]:.0%}" for k in ("article", *JUNK_KINDS)))
     assert table["en"]["article"] >= 0.9
-    for lang in ("de", "fr", "es"):
+    for lang in ("de", "fr", "es", "zh", "ja"):
         assert table[lang]["article"] >= table["en"]["article"] - 0.1, table
 
 
@@ -180,7 +180,7 @@ def test_german_with_english_settings_loses_most_documents(test_set):
     assert sum(v == "kept" for v in german.values()) >= 0.9 * len(articles)
 
 
-@pytest.mark.parametrize("lang", ["de", "fr"])
+@pytest.mark.parametrize("lang", ["de", "fr", "zh", "ja"])
 def test_stock_and_fast_decisions_are_equal(test_set, lang):
     docs = [d for d in test_set if d.lang == lang]
     recipe = recipe_for(lang, "recipe.filters.c4.enabled=true")
