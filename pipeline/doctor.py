@@ -75,6 +75,7 @@ def doctor(cfg: CptConfig) -> int:
     except Exception as exc:
         _line(False, "spaCy blank English tokenizer", f"{exc}; pip install spacy")
         failures += 1
+    failures += word_tokenizer_check(cfg)
     try:
         from tldextract import TLDExtract
 
@@ -103,6 +104,27 @@ def doctor(cfg: CptConfig) -> int:
     failures += training_plan_checks(cfg)
     print(f"\n{'all required checks passed' if not failures else f'{failures} required check(s) failed'}")
     return 0 if not failures else 1
+
+
+def word_tokenizer_check(cfg: CptConfig) -> int:
+    """The filters' word tokenizer for the recipe's language builds offline (jieba, Sudachi for zh, ja)."""
+    from pipeline.curate.languages import missing_packages, word_tokenizer
+
+    langs = list(cfg.recipe.filters.language.languages) or ["en"]
+    what = f"word tokenizer for {langs[0]!r}"
+    missing = missing_packages(langs[0])
+    if missing:
+        _line(False, what, f"missing {', '.join(missing)}; run `make setup` (they are in pyproject.toml)")
+        return 1
+    try:
+        from datatrove.utils.word_tokenizers import load_word_tokenizer
+
+        load_word_tokenizer(word_tokenizer(langs[0])).word_tokenize("A quick check.")
+    except Exception as exc:
+        _line(False, what, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return 1
+    _line(True, what, f"datatrove {word_tokenizer(langs[0])!r}, offline")
+    return 0
 
 
 def cluster_check(cfg: CptConfig) -> int:

@@ -227,3 +227,8 @@ def test_cfg_job_composes_fineweb2(cpt):
     out = r.stdout
     assert "name: fineweb2" in out and "languages:\n      - de\n      threshold: 0.821" in out
     assert "stop_words:\n      - der\n      - und" in out and "char_duplicates_ratio: 0.1" in out
+
+
+def test_doctor_checks_the_word_tokenizer_of_the_recipe_language(cpt):
+    r = cpt("doctor", "recipe=fineweb2", "recipe.filters.language.languages=[zh]")
+    assert "[ok  ] word tokenizer for 'zh': datatrove 'cmn_Hani', offline" in r.stdout, r.stdout[-2000:]
