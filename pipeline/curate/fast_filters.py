@@ -159,7 +159,8 @@ class _WordSplitter:
         self._pattern_tokens = frozenset(chain.from_iterable(patterns))
         self._max_pattern = max(map(len, patterns), default=0)
         self._rules_by_start, self._rules_by_end = by_start, by_end
-        self._max_rule = max(map(len, tok.rules), default=0)
+        self._rule_heads = frozenset(r[:n] for r in by_start for n in range(1, len(r) + 1))
+        self._rule_tails = frozenset(r[-n:] for r in by_end for n in range(1, len(r) + 1))
         self.fast = True
 
     # ------------------------------------------------------------------ spaCy's first pass, in Python
@@ -315,12 +316,21 @@ class _WordSplitter:
             # chunk's edge into a special case R: then it is the edge token of R's pattern
             firsts = {texts[0]}
             lasts = {texts[-1]}
+            # rules that are a prefix / suffix of c: walk c's prefixes while they are prefixes of some rule
             by_start, by_end = self._rules_by_start, self._rules_by_end
-            for n in range(1, min(len(c), self._max_rule) + 1):
-                p = by_start.get(c[:n])
+            heads, tails = self._rule_heads, self._rule_tails
+            for n in range(1, len(c) + 1):
+                h = c[:n]
+                if h not in heads:
+                    break
+                p = by_start.get(h)
                 if p:
                     firsts.update(p)
-                p = by_end.get(c[-n:])
+            for n in range(1, len(c) + 1):
+                t = c[-n:]
+                if t not in tails:
+                    break
+                p = by_end.get(t)
                 if p:
                     lasts.update(p)
             first = frozenset(firsts & self._rights) or None
