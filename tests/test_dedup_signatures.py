@@ -32,7 +32,26 @@ TRICKY = [
 
 @pytest.fixture(scope="module")
 def corpus():
-    return articles(60, seed=3) + TRICKY
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from realistic_text import realistic_docs
+
+    # closed-vocabulary articles, hand-made corner cases, open-vocabulary web-like text (accents, CJK, ...)
+    return articles(60, seed=3) + TRICKY + [d["text"] for d in realistic_docs(80, seed=9)]
+
+
+@pytest.mark.parametrize("flags", [{}, {"norm_weekdays": True, "norm_monthnames": True},
+                                   {"norm_whitespace": False}, {"remove_punctuation": False, "lowercase": False},
+                                   {"norm_unicode_diacritics": False, "norm_numbers": False}])
+def test_simplify_matches_datatrove(corpus, flags):
+    from datatrove.utils.text import TextNormConfig, simplify_text
+
+    from pipeline.dedup.fast_signature import simplify
+
+    cfg = TextNormConfig(**flags)
+    extra = ["Cafe\u0301 cre\u0300me bru\u0302le\u0301e — Ångström, naïve; Ωmega\u0308 ﬁ", " \u0301a\u0301 ",
+             "Monday 3 March 2024, 1.299,50 €!", "\t\u00a0x\u2028y\u3000z "]
+    for text in corpus + extra:
+        assert simplify(text, cfg) == simplify_text(text, cfg), text[:80]
 
 
 @pytest.mark.parametrize("precision,hash_fc,n_grams", [(64, "sha1", 5), (32, "sha1", 5), (64, "xxhash", 3)])

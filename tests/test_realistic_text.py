@@ -1,0 +1,186 @@
+"""``benchmarks/realistic_text.py`` is as open-vocabulary as promised, and on its documents (and on
+generated German and French text, and under any language datatrove accepts) the fast filters decide
+exactly as datatrove's own, also when the chunk cache is tiny and evicts all the time."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
+from datatrove.utils.text import split_into_sentences, split_into_words
+
+from pipeline.curate import fast_filters
+from pipeline.curate.fast_filters import FAST_FILTERS
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import realistic_text  # noqa: E402
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("filter_chain_bench", ROOT / "benchmarks" / "filter_chain.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+bench = _bench()
+STOCK = (GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter)
+
+
+def test_open_vocabulary_and_page_like_lengths():
+    docs = realistic_text.realistic_docs(600, seed=0)
+    st = realistic_text.vocab_stats([d["text"] for d in docs])
+    assert st["chunks"]["types"] > 50_000, st["chunks"]  # a closed vocabulary gives a few thousand
+    assert st["words"]["types"] > 30_000, st["words"]
+    assert 0.4 < st["chunks"]["hapax_share_of_types"] < 0.95
+    assert 1500 < st["chars"]["median"] < 4000 and st["chars"]["max"] > 20_000, st["chars"]
+    assert {d["kind"] for d in docs} == set(realistic_text.KINDS)
+    text = "\n".join(d["text"] for d in docs)
+    assert any(ord(c) > 0x4E00 for c in text) and any(c in text for c in "éüñ") and "https://" in text
+    assert "@" in text and "\u2022 " in text
+    # a pure function of (n, seed)
+    assert realistic_text.realistic_docs(20, seed=0) == docs[:20]
+    assert realistic_text.realistic_docs(20, seed=1) != docs[:20]
+    pages = realistic_text.realistic_html_pages(5, seed=0)
+    assert all(p["html"].startswith("<!DOCTYPE html>") and "<nav" in p["html"] and "<footer" in p["html"]
+               for p in pages)
+
+
+def _compare_chain(docs):
+    stock_steps, fast_steps = bench.make_chains()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stock, _ = bench.run_chain(stock_steps, docs)
+        fast, _ = bench.run_chain(fast_steps, docs)
+    assert bench.compare(docs, stock, fast) == []
+    return stock
+
+
+def test_fast_chain_decides_as_stock_on_realistic_docs():
+    docs = realistic_text.realistic_docs(160, seed=3)
+    fast_filters.clear_caches()
+    stock = _compare_chain(docs)
+    dropping = {key for row, _ in stock for key, res in zip(bench.FILTER_KEYS, row) if res is not True}
+    assert len(dropping) >= 3, dropping  # the input makes the filters work, not only keep
+    assert any(text is not None for _, text in stock)
+    st = fast_filters.cache_stats()
+    assert st["misses"] > 5_000 and st["python"] > st["spacy"]  # new chunks all the time, mostly replayed
+    assert 0.5 < st["hit_rate"] < 0.99
+
+
+def test_tiny_lru_cache_evicts_and_still_decides_as_stock():
+    sp = fast_filters._splitter(GopherQualityFilter().language)
+    saved = sp.max_chunks
+    try:
+        sp.max_chunks = 300
+        fast_filters.clear_caches()
+        _compare_chain(realistic_text.realistic_docs(60, seed=4) + bench.adversarial_docs()[:30])
+        st = fast_filters.cache_stats()
+        assert st["evictions"] > 5_000 and st["size"] <= 300 + 1
+    finally:
+        sp.max_chunks = saved
+        fast_filters.clear_caches()
+
+
+# ----------------------------------------------------------------------------- other languages
+def _foreign_docs(lang: str, n: int, seed: int) -> list[str]:
+    """Articles from the sample's French / German grammar, with open-vocabulary words and web furniture
+    (numbers, URLs, abbreviations, bullets, short lines, repeats) mixed in."""
+    from pipeline.sample import vocab_foreign
+
+    grammar = vocab_foreign.LANGS[lang][0]
+    rng = random.Random(seed)
+    w = realistic_text._Writer(random.Random(seed + 1), realistic_text.Vocabulary(seed))
+    extra = {"fr": ["l'équipe", "aujourd'hui", "c'est-à-dire", "M.", "p. ex.", "qu'il", "n°", "«", "»"],
+             "de": ["z.B.", "d.h.", "usw.", "Str.", "Nr.", "geht's", "„", "“", "ca."]}[lang]
+    docs = []
+    for _ in range(n):
+        ctx = vocab_foreign.make_context(lang, rng)
+        decks = grammar.decks(rng)
+        lines = []
+        for _ in range(rng.randint(2, 12)):
+            r = rng.random()
+            if r < 0.6:
+                p = grammar.paragraph(rng, ctx, decks, rng.randint(1, 6))
+                words = p.split(" ")
+                for _ in range(rng.randint(0, 6)):
+                    words.insert(rng.randrange(len(words) + 1), rng.choice(extra + [w.special(), w.content()]))
+                lines.append(" ".join(words))
+            elif r < 0.75:
+                lines.append("- " + grammar.sentence(rng, ctx, decks))
+            elif r < 0.9:
+                lines.append(w.short_line())
+            else:
+                lines.append(lines[-1] if lines else w.title())
+        docs.append("\n".join(lines))
+    return docs
+
+
+def _outcome(flt, text: str):
+    doc = Document(text=text, id="x")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = flt.filter(doc)
+    except Exception as e:  # the same inputs must fail the same way
+        return ("raised", type(e).__name__)
+    return (res, doc.text)
+
+
+@pytest.mark.parametrize("lang", ["de", "fr"])
+def test_fast_filters_decide_as_stock_on_german_and_french(lang):
+    texts = _foreign_docs(lang, 70, seed=7)
+    fast_filters.clear_caches()
+    sp = fast_filters._splitter(lang)
+    assert sp.fast  # spaCy's standard tokenizer for these: the cached path, not only the fall-back
+    outcomes = set()
+    for stock_cls in STOCK:
+        kwargs = {"language": lang}
+        if stock_cls is GopherQualityFilter:  # English stop words would drop every page: also test without
+            kwargs["min_stop_words"] = None
+        for kw in ({"language": lang}, kwargs):
+            stock, fast = stock_cls(**kw), FAST_FILTERS[stock_cls](**kw)
+            assert fast.language == lang
+            for text in texts:
+                a = _outcome(stock, text)
+                assert _outcome(fast, text) == a, (stock_cls.__name__, kw, text[:200])
+                outcomes.add((stock_cls.__name__, str(a[0])))
+            strip = (lambda st: {k: v for k, v in st.to_dict().items() if "time" not in k})
+            assert strip(fast.stats) == strip(stock.stats)
+    assert len(outcomes) >= 8, outcomes  # kept and dropped, for several reasons
+    for text in texts[:25]:
+        assert sp.words(text)[0] == split_into_words(text, lang)
+        for line in text.splitlines():
+            if line.strip():
+                assert sp.count_sentences(line) == len(split_into_sentences(line, lang)), line
+    assert fast_filters.split_counts(lang)["fast"] > 0
+    assert fast_filters.cache_stats(lang)["python"] > 1000  # the Python replay of spaCy's rules did the work
+
+
+@pytest.mark.parametrize("lang", ["de", "fr", "es", "it", "nl", "pl", "pt", "ru", "zh", "ja", "deu", "eng_Latn"])
+def test_fast_filters_accept_any_language_the_stock_ones_accept(lang):
+    texts = ["Das ist ein Test, oder? Straße 3.5 km. " * 12 + "\n- eins\n- zwei",
+             "C'est l'été ; il fait 30°C à Paris. " * 15, "Привет, мир! Это тест. " * 20,
+             "今天天气很好。我们去公园吧！ " * 10, ""]
+    for stock_cls in STOCK:
+        try:
+            stock = stock_cls(language=lang)
+        except Exception as e:  # noqa: BLE001 - then the fast one must refuse it the same way
+            with pytest.raises(type(e)):
+                FAST_FILTERS[stock_cls](language=lang)
+            continue
+        fast = FAST_FILTERS[stock_cls](language=lang)
+        for text in texts:
+            assert _outcome(fast, text) == _outcome(stock, text), (lang, stock_cls.__name__, text[:40])
