@@ -15,8 +15,10 @@ Each step runs over the whole output of the step before it (``step.run`` of the 
 its wall time is its own; extraction runs in datatrove's sandbox process (one core busy at a time: the
 parent waits on it). Prints, per extractor, pages/s/core of the whole chain and of every step (on the
 documents that reach it), the survivors of each step, and CPU-hours per million pages, for sizing a
-Common Crawl dump. A timed run is preceded by an untimed warm-up on a few pages (library imports, spaCy
-and fastText loading, the sandbox's fork).
+Common Crawl dump. A timed run is preceded by an untimed warm-up of the same step objects on a few
+other pages (library imports, the URL block lists, spaCy and fastText loading, the sandbox's fork: what
+a worker pays once per task, not per page); the fast filters' chunk cache is then cleared, so it starts
+cold.
 
 The language step (fastText lid.176 on made-up words) keeps only some of these pages; the filters after
 it then see fewer documents, as they do on a real crawl. ``--no-language`` drops the step.
@@ -83,8 +85,7 @@ def main(argv=None) -> int:
     print(f"filters: {args.filters}; language step: {'off' if args.no_language else 'on'}; single process")
     for extractor in args.extractors.split(","):
         steps = make_steps(extractor, args.filters == "fast", not args.no_language)
-        run_steps(steps, warm)  # imports, model loading, the sandbox's fork
-        steps = make_steps(extractor, args.filters == "fast", not args.no_language)
+        run_steps(steps, warm)  # imports, block lists and models loaded by these very steps, the fork
         fast_filters.clear_caches()  # the chunk cache starts cold, as in a fresh worker
         rows = run_steps(steps, pages)
         total = sum(r[3] for r in rows)

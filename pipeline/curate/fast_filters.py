@@ -12,9 +12,18 @@ Where the time goes in the stock filters, and what is done instead:
   single ``' '`` separator, and tokenizes each chunk on its own (prefix/suffix/infix rules, special cases,
   token/url matchers all look at the chunk only). The one exception is its special-case *matcher*, a
   PhraseMatcher over the first-pass tokens that can see two chunks separated by one space. Here each
-  distinct chunk is tokenized once by the very same spaCy tokenizer object (inside a memory zone, as
-  datatrove does; a document's new chunks in one call, one per line, since a "\n" token isolates them)
-  and cached per process; a text is then split with one regex and the cached tokens concatenated.
+  distinct chunk is tokenized once and kept in a per-process LRU cache (``_MAX_CHUNKS`` chunks; the least
+  recently used is evicted, so frequent chunks stay while the one-off ones of real web text stream
+  through); a text is then split with one regex and the cached tokens concatenated. A new chunk is
+  tokenized by replaying spaCy's own first pass in Python (``Tokenizer._split_affixes`` then
+  ``_attach_tokens``: the tokenizer's own prefix / suffix / infix / token_match / url_match functions, in
+  its order; a suffix-stripped rest that is already cached, tokenized this way, supplies its tokens),
+  ``is_punct`` from the token's lexeme or the flag spaCy's lexeme getter would give it. Where a special
+  case is involved (the chunk or a part of it is a rule string) or some run of the resulting tokens is a
+  special-case pattern (the matcher could act), the chunk goes to the very same spaCy tokenizer object
+  instead (inside a memory zone, as datatrove does; such chunks of a text in one call, one per line,
+  since a "\n" token isolates them). On real-like text (``benchmarks/realistic_text.py``) about 99% of
+  new chunks take the Python replay, which skips spaCy's Doc and lexeme creation (most of its cost).
   Whenever a text has two chunks separated by a single space whose possible first-pass boundary tokens
   are consecutive in some special-case pattern (a cross-chunk match is possible), or contains
   ``IS_ALPHA`` (spaCy trips on that string and datatrove has a retry path for it), datatrove's own
@@ -29,8 +38,12 @@ Where the time goes in the stock filters, and what is done instead:
   n-gram characters: substrings of the joined words are hashed with numpy to find the positions whose
   n-gram occurred before (checked as strings), and datatrove's greedy walk is replayed over those alone.
 
-Languages other than those using spaCy's standard ``Tokenizer`` + sentencizer fall back to datatrove's
-own splitting functions (still shared between the filters).
+The filters keep the stock constructors, so ``language`` is any value datatrove accepts (``"de"``,
+``"fr"``, ``"deu"``, a ``WordTokenizer`` ...), with one splitter and cache per language. Languages whose
+datatrove tokenizer is spaCy's standard ``Tokenizer`` + sentencizer (de, fr, es, it, nl, pl, pt, ru, zh
+here, ...) take the cached path; the others (ja, NLTK / Stanza / other tokenizers) fall back to
+datatrove's own splitting functions (still shared between the filters), so they decide — and fail, e.g.
+on a missing optional dependency — exactly as the stock filters do.
 """
 
 from __future__ import annotations
