@@ -109,9 +109,12 @@ class Chain:
                          workers=c.curate.workers)
 
     def dedup(self) -> Artifact:
+        from pipeline.curate.languages import word_tokenizer
         from pipeline.dedup import stage
 
-        return self._run("dedup", stage.run, config=StageConfig(dedup=self.cfg.dedup),
+        langs = list(self.cfg.recipe.filters.language.languages) or ["en"]  # fineweb2: exactly one
+        config = StageConfig(dedup=self.cfg.dedup, word_tokenizer=word_tokenizer(langs[0]))  # shingles' words
+        return self._run("dedup", stage.run, config=config,
                          inputs={"curate": self.curate()})
 
     @cached_property

@@ -37,7 +37,7 @@ def run_dedup(root: Path, overrides: dict, single_dump=None):
     from pipeline.registry import Artifact, Registry
 
     curate = Artifact("curate", "test", root / "curate", {"stats": {"dump": single_dump}})
-    return Registry(root / "work").run("dedup", stage.run, config={"dedup": DedupConfig(**overrides)},
+    return Registry(root / "work").run("dedup", stage.run, config={"dedup": DedupConfig(**overrides), "word_tokenizer": "eng"},
                                        inputs={"curate": curate})
 
 

@@ -232,3 +232,26 @@ def test_cfg_job_composes_fineweb2(cpt):
 def test_doctor_checks_the_word_tokenizer_of_the_recipe_language(cpt):
     r = cpt("doctor", "recipe=fineweb2", "recipe.filters.language.languages=[zh]")
     assert "[ok  ] word tokenizer for 'zh': datatrove 'cmn_Hani', offline" in r.stdout, r.stdout[-2000:]
+
+
+@pytest.mark.parametrize("lang", ["de", "zh"])
+def test_dedup_shingles_use_the_language_word_tokenizer(tmp_path, test_set, lang):
+    """The MinHash signature step gets the recipe language's tokenizer (zh: words, not whole sentences);
+    fast and stock signatures stay identical."""
+    import numpy as np
+
+    from pipeline.config import DedupConfig
+    from pipeline.dedup.passes import signature_step
+
+    code = languages.word_tokenizer(lang)
+    docs = [d for d in test_set if d.lang == lang and d.kind == "article"][:6]
+    sigs = {}
+    for impl in ("fast", "stock"):
+        step = signature_step(DedupConfig(signature_impl=impl), tmp_path / impl, code)
+        assert step.language == code
+        sigs[impl] = [np.asarray(step.get_shingles(d.text)) for d in docs]
+    assert all(a.shape == b.shape and (a == b).all() for a, b in zip(sigs["fast"], sigs["stock"]))
+    english = signature_step(DedupConfig(signature_impl="stock"), tmp_path / "en", "eng")
+    if lang == "zh":  # the English tokenizer sees a Chinese sentence as one word: other shingles
+        assert any(np.asarray(english.get_shingles(d.text)).shape != s.shape or (np.asarray(english.get_shingles(d.text)) != s).any()
+                   for d, s in zip(docs, sigs["stock"]))

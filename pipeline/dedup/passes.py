@@ -116,23 +116,24 @@ def minhash_config(cfg: DedupConfig):
                          seed=m.seed, hash_config=HashConfig(precision=m.precision, hash_fc=m.hash_fc))
 
 
-def signature_step(cfg: DedupConfig, output_folder: Path):
+def signature_step(cfg: DedupConfig, output_folder: Path, language: str = "eng"):
+    """The MinHash signature step; ``language`` is datatrove's word-tokenizer code for the shingles."""
     from datatrove.pipeline.dedup import MinhashDedupSignature
 
     from pipeline.dedup.fast_signature import FastMinhashDedupSignature
 
     cls = FastMinhashDedupSignature if cfg.signature_impl == "fast" else MinhashDedupSignature
-    return cls(output_folder=str(output_folder), config=minhash_config(cfg))
+    return cls(output_folder=str(output_folder), config=minhash_config(cfg), language=language)
 
 
 def minhash_pass(src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig, tasks: int,
-                 workers: int, memory_limit_bytes: int) -> PassResult:
+                 workers: int, memory_limit_bytes: int, language: str = "eng") -> PassResult:
     from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupFilter
 
     from pipeline.dedup.memory import BoundedMinhashDedupCluster
 
     mh = minhash_config(cfg)
-    sig_stats = run_pipeline([_reader(src), signature_step(cfg, work / "signatures")],
+    sig_stats = run_pipeline([_reader(src), signature_step(cfg, work / "signatures", language)],
                           logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers,
                           what="dedup signatures")
     # the clustering's memory bound needs the signature count: the last three runs are one chain

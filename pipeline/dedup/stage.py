@@ -96,7 +96,8 @@ def run(ctx: StageContext) -> dict:
             if name == "none":
                 res = copy_pass(cur, dst, prefix, work / "logs", tasks, workers)
             elif name == "minhash":
-                res = minhash_pass(cur, dst, work, prefix, cfg, tasks, workers, limit)
+                res = minhash_pass(cur, dst, work, prefix, cfg, tasks, workers, limit,
+                                   language=ctx.config.word_tokenizer)
             else:
                 res = exact_pass(name, cur, dst, work, prefix, cfg, tasks, workers)
             results.append(res)
