@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-from datatrove.data import Document
 from datatrove.pipeline.filters import (
     C4QualityFilter,
     FineWebQualityFilter,
@@ -22,6 +21,7 @@ from datatrove.utils.text import split_into_sentences, split_into_words
 
 from pipeline.curate import fast_filters
 from pipeline.curate.fast_filters import FAST_FILTERS
+from test_fast_filters import _outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -126,17 +126,6 @@ def _foreign_docs(lang: str, n: int, seed: int) -> list[str]:
                 lines.append(lines[-1] if lines else w.title())
         docs.append("\n".join(lines))
     return docs
-
-
-def _outcome(flt, text: str):
-    doc = Document(text=text, id="x")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = flt.filter(doc)
-    except Exception as e:  # the same inputs must fail the same way
-        return ("raised", type(e).__name__)
-    return (res, doc.text)
 
 
 @pytest.mark.parametrize("lang", ["de", "fr"])
