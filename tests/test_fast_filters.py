@@ -236,3 +236,12 @@ def test_picklable_and_same_names():
         assert isinstance(f, stock_cls) and f.name == stock_cls.name
     assert {FastGopherRepetitionFilter, FastGopherQualityFilter, FastC4QualityFilter,
             FastFineWebQualityFilter} == set(FAST_FILTERS.values())
+
+
+def test_word_property_cache_evicts_the_oldest_instead_of_wiping(monkeypatch):
+    monkeypatch.setattr(fast_filters, "_MAX_WORD_PROPS", 3)
+    props = fast_filters._WordProps()
+    for w in ("alpha", "b2", "...", "delta"):
+        props[w]
+    assert list(props) == ["b2", "...", "delta"]  # "alpha", the oldest, evicted; nothing else lost
+    assert props["..."] == (0, 0, 0) and props["b2"] == (1, 2, 1)

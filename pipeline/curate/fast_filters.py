@@ -83,7 +83,7 @@ _WS_SPLIT = re.compile(r"(\s+)")
 _ALPHA_TRAP = "IS_ALPHA"  # spaCy raises on it inside a memory zone; datatrove retries without it
 
 _MAX_CHUNKS = 100_000  # per-process chunk -> tokens cache (~50 MB at most); least recently used evicted
-_MAX_WORD_PROPS = 200_000
+_MAX_WORD_PROPS = 200_000  # per-process word -> Gopher quality properties; oldest evicted
 _MAX_TEXTS = 8  # texts whose analysis is kept (one document passes all four filters in a row)
 
 _CACHE_STAT_KEYS = ("lookups", "misses", "evictions", "python", "spacy")
@@ -674,12 +674,14 @@ class FastGopherRepetitionFilter(GopherRepetitionFilter):
 
 
 # ---------------------------------------------------------------------------- Gopher quality
-class _WordProps(dict):
-    """word -> (is_non_symbol, length_if_non_symbol_else_0, has_alpha), as GopherQualityFilter tests them."""
+class _WordProps(OrderedDict):
+    """word -> (is_non_symbol, length_if_non_symbol_else_0, has_alpha), as GopherQualityFilter tests them.
+
+    Bounded at ``_MAX_WORD_PROPS`` words; when full the oldest entry is evicted (never the whole cache)."""
 
     def __missing__(self, w: str) -> tuple[int, int, int]:
         if len(self) >= _MAX_WORD_PROPS:
-            self.clear()
+            self.popitem(last=False)
         non_symbol = any(ch not in PUNCTUATION_SET for ch in w)
         props = (1 if non_symbol else 0, len(w) if non_symbol else 0, 1 if any(c.isalpha() for c in w) else 0)
         self[w] = props
