@@ -90,7 +90,8 @@ class Chain:
         inputs = ({"sample": self.sample()} if not c.curate.input.paths
                   else {"raw": self._external("raw", c.curate.input.paths, c.curate.input.format)})
         config = StageConfig(input=c.curate.input, tasks=c.curate.tasks, max_doc_bytes=c.curate.max_doc_bytes,
-                             http_status_keep=list(c.curate.http_status_keep), extraction=c.recipe.extraction, url=c.recipe.filters.url)
+                             http_status_keep=list(c.curate.http_status_keep), extraction=c.recipe.extraction,
+                             url=c.recipe.filters.url)
         return self._run("extract", extract.run, config=config, inputs=inputs, workers=c.curate.workers)
 
     def curate(self) -> Artifact:
@@ -109,11 +110,12 @@ class Chain:
                          workers=c.curate.workers)
 
     def dedup(self) -> Artifact:
-        from pipeline.curate.languages import word_tokenizer
+        from pipeline.curate.recipe_steps import word_tokenizer_language
         from pipeline.dedup import stage
 
-        langs = list(self.cfg.recipe.filters.language.languages) or ["en"]  # fineweb2: exactly one
-        config = StageConfig(dedup=self.cfg.dedup, word_tokenizer=word_tokenizer(langs[0]))  # shingles' words
+        # the shingles' words are split as the filters split them
+        language = word_tokenizer_language(self.cfg.recipe.filters.language)
+        config = StageConfig(dedup=self.cfg.dedup, word_tokenizer=language)
         return self._run("dedup", stage.run, config=config,
                          inputs={"curate": self.curate()})
 

@@ -108,22 +108,18 @@ def doctor(cfg: CptConfig) -> int:
 
 def word_tokenizer_check(cfg: CptConfig) -> int:
     """The filters' word tokenizer for the recipe's language builds offline (jieba, Sudachi for zh, ja)."""
-    from pipeline.curate.languages import missing_packages, word_tokenizer
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-    langs = list(cfg.recipe.filters.language.languages) or ["en"]
-    what = f"word tokenizer for {langs[0]!r}"
-    missing = missing_packages(langs[0])
-    if missing:
-        _line(False, what, f"missing {', '.join(missing)}; run `make setup` (they are in pyproject.toml)")
-        return 1
+    from pipeline.curate.recipe_steps import word_tokenizer_language
+
+    what = f"word tokenizer for {', '.join(map(repr, cfg.recipe.filters.language.languages))}"
     try:
-        from datatrove.utils.word_tokenizers import load_word_tokenizer
-
-        load_word_tokenizer(word_tokenizer(langs[0])).word_tokenize("A quick check.")
+        code = word_tokenizer_language(cfg.recipe.filters.language)  # what the filters will be given
+        load_word_tokenizer(code).word_tokenize("A quick check.")
     except Exception as exc:
         _line(False, what, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return 1
-    _line(True, what, f"datatrove {word_tokenizer(langs[0])!r}, offline")
+    _line(True, what, f"datatrove {code!r}, offline")
     return 0
 
 
