@@ -12,6 +12,7 @@ from typing import Iterable, Optional
 
 from pipeline.errors import InputError
 
+WARC_FIRST_LINES = (b"WARC/", b"filedesc://")  # how a WARC file, an ARC file begins
 DEFAULT_PATTERNS = {
     "warc": ("*.warc", "*.warc.gz", "*.wet", "*.wet.gz", "*.arc.gz"),
     "jsonl": ("*.jsonl", "*.jsonl.gz", "*.json", "*.json.gz"),
@@ -87,10 +88,10 @@ def warc_file_problem(path: str | Path) -> str | None:
             raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, 64)
         except zlib.error:
             return "its gzip data is corrupt"
-    head = raw.lstrip(b"\r\n")
+    head = raw.lstrip()  # the reader skips blank lines before the first record too
     if not head:
         return "it is empty"
-    if not head.startswith((b"WARC/", b"filedesc://")):
+    if not head.startswith(WARC_FIRST_LINES):
         return "it does not start with a 'WARC/' record header"
     return None
 

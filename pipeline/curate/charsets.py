@@ -101,14 +101,16 @@ def decode_page(content: bytes, content_type: str | None = None) -> Decoded:
             text = _strict(content[len(bom):], encoding)
             return Decoded(text, encoding, "bom") if text is not None else detect(content)
     encoding, declared = declared_charset(content_type, content)
-    utf8 = _strict(content, "utf-8")
     if encoding is not None and encoding != "utf-8":
         text = _strict(content, encoding)
-        if text is not None and not (utf8 is not None and _single_byte(encoding) and _MULTIBYTE_UTF8.search(content)):
-            return Decoded(text, encoding, "declared")
+        # UTF-8 is only tried where it could be the truth: the declared charset failed, or the bytes hold
+        # multi-byte UTF-8 sequences that a single-byte charset would turn into mojibake
+        maybe_utf8 = text is None or (_single_byte(encoding) and _MULTIBYTE_UTF8.search(content) is not None)
+        utf8 = _strict(content, "utf-8") if maybe_utf8 else None
         if utf8 is not None:
             return Decoded(utf8, "utf-8", "fallback")
-        return detect(content)
+        return Decoded(text, encoding, "declared") if text is not None else detect(content)
+    utf8 = _strict(content, "utf-8")
     if utf8 is not None:
         return Decoded(utf8, "utf-8", "declared" if declared else "utf-8")
     return detect(content)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pipeline import inputs as inputs_mod
 from pipeline.config import InputConfig
-from pipeline.errors import InputError
 from pipeline.curate.accounting import DumpTally
 from pipeline.curate.funnel import build_funnel, write_funnel_parquet
 from pipeline.curate.recipe_steps import extract_steps
+from pipeline.errors import InputError
 from pipeline.launch.datatrove_exec import run_pipeline
 from pipeline.registry import StageContext
 from pipeline.stage_config import StageConfig
@@ -73,7 +73,8 @@ def run(ctx: StageContext) -> dict:
 
     steps = extract_steps(cfg.url, cfg.extraction, extract=(fmt == "warc"))
     writer = ParquetWriter(output_folder=str(ctx.out_dir / TEXT_DIR), output_filename="${rank}.parquet")
-    pipeline = with_tallies(make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes, cfg.http_status_keep), steps, writer)
+    reader = make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes, cfg.http_status_keep)
+    pipeline = with_tallies(reader, steps, writer)
     step_stats = run_pipeline(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=ctx.workers or tasks,
                            what="extract")
     funnel = build_funnel(step_stats, [k for k, _ in steps], dump)

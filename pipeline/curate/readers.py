@@ -26,6 +26,7 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
 from pipeline.curate.charsets import decode_page
+from pipeline.inputs import WARC_FIRST_LINES
 
 _CHUNK = 1 << 16  # unit of every read: raw, decompressed, payload
 _MAX_LINE = 1 << 20  # a single header line longer than this is split (and will not parse)
@@ -60,7 +61,6 @@ ERROR_REASONS = (
     "http_5xx",
     "http_other",
 )
-_WARC_STARTS = (b"WARC/", b"filedesc://")  # the first line of a WARC file, of an ARC file
 
 
 def http_status_reason(code: int) -> str:
@@ -603,7 +603,7 @@ class AccountedWarcReader(BaseDiskReader):
                     if self._gzip_failure(source, failure, filepath):
                         continue
                     return
-                if ri == -1 and not line.startswith(_WARC_STARTS):
+                if ri == -1 and not line.startswith(WARC_FIRST_LINES):
                     self._file_failure(source, "not_warc" if line else "empty_file", filepath)
                     return
                 if not line:
