@@ -4,7 +4,7 @@
                                                      [--extractors trafilatura,resiliparse]
                                                      [--filters fast|stock] [--no-language]
 
-The steps are the real datatrove steps that ``pipeline.curate.recipe_steps.build_steps`` makes from the
+The steps are the real datatrove steps that ``pipeline.curate.extract_steps`` and ``filter_steps`` make from the
 default recipe (URL filter, extraction, language ID, GopherRepetition, GopherQuality, C4, FineWeb; the
 fast filter subclasses unless ``--filters stock``), once per extractor (``recipe.extraction.extractor``).
 Input: ``--pages`` HTML pages from ``benchmarks/realistic_text.py`` (head, header and navigation,
@@ -38,13 +38,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def make_steps(extractor: str, fast: bool, language: bool):
     from pipeline.config import FiltersConfig, RecipeConfig
-    from pipeline.curate.recipe_steps import build_steps
+    from pipeline.curate.extract_steps import extract_steps
+    from pipeline.curate.filter_steps import filter_steps
 
     recipe = RecipeConfig()
     recipe.filters = FiltersConfig()
     recipe.extraction.extractor = extractor
     recipe.filters.language.enabled = language
-    return build_steps(recipe, extract=True, fast=fast)
+    return (extract_steps(recipe.filters.url, recipe.extraction, extract=True)
+            + filter_steps(recipe.filters, fast=fast))
 
 
 def run_steps(steps, pages: list[dict]) -> list[tuple[str, int, int, float]]:

@@ -14,7 +14,7 @@ Input (``--input``):
   corpus documents and the adversarial documents. Its vocabulary is closed (a few thousand words), so the
   fast chain's chunk cache almost always hits: an optimistic figure.
 
-Both chains (GopherRepetition -> GopherQuality -> C4 -> FineWeb, configured by ``build_steps`` from the
+Both chains (GopherRepetition -> GopherQuality -> C4 -> FineWeb, configured by ``filter_steps`` from the
 default recipe) run in this one process, single-threaded, alternating stock / fast, best of
 ``--repeats``; the fast chain's caches are cleared before each of its runs, so every timed run starts
 cold. Prints docs/s/core for each, the ratio, the time per filter, the fast splitter's chunk-cache hit
@@ -210,9 +210,9 @@ def load_sample_dir(sample_dir: Path) -> list[dict]:
 
 # ----------------------------------------------------------------------------- chains
 def make_chains():
-    """``(stock, fast)``: lists of ``(key, filter)`` built by ``build_steps`` from the default recipe."""
+    """``(stock, fast)``: lists of ``(key, filter)`` built by ``filter_steps`` from the default recipe."""
     from pipeline.config import FiltersConfig, RecipeConfig
-    from pipeline.curate.recipe_steps import build_steps
+    from pipeline.curate.filter_steps import filter_steps
 
     recipe = RecipeConfig()
     recipe.filters = FiltersConfig()
@@ -220,7 +220,7 @@ def make_chains():
     recipe.filters.language.enabled = False
 
     def chain(fast: bool):
-        steps = [(k, s) for k, s in build_steps(recipe, extract=False, fast=fast) if k in FILTER_KEYS]
+        steps = [(k, s) for k, s in filter_steps(recipe.filters, fast=fast) if k in FILTER_KEYS]
         assert [k for k, _ in steps] == list(FILTER_KEYS), steps
         return steps
 

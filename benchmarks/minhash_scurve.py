@@ -31,6 +31,7 @@ def run_minhash(pairs, work: Path, tasks: int, impl: str) -> dict[int, bool]:
     from pipeline.config import DedupConfig
     from pipeline.dedup.memory import default_memory_limit
     from pipeline.dedup.passes import minhash_pass
+    from pipeline.launch.executors import executor_for
 
     src = work / "in"
     src.mkdir(parents=True)
@@ -40,7 +41,7 @@ def run_minhash(pairs, work: Path, tasks: int, impl: str) -> dict[int, bool]:
     for k in range(tasks):
         pq.write_table(pa.Table.from_pylist(rows[k * per:(k + 1) * per]), src / f"{k:03d}.parquet")
     cfg = DedupConfig(tasks=tasks, signature_impl=impl)
-    minhash_pass(src, work / "kept", work / "mh", "", cfg, tasks, tasks, default_memory_limit())
+    minhash_pass(executor_for(None), src, work / "kept", work / "mh", "", cfg, tasks, tasks, default_memory_limit())
     cluster: dict[str, int] = {}
     for folder in (work / "kept", work / "mh" / "removed"):
         for f in folder.glob("*.parquet"):

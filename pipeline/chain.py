@@ -10,13 +10,17 @@ filter reruns curation onwards and nothing before. Where a stage runs (``cluster
 from __future__ import annotations
 
 import hashlib
+import sys
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
 from pipeline import assets
-from pipeline.config import CptConfig
+from pipeline.config import CptConfig, ScheduleConfig
 from pipeline.errors import InputError
+from pipeline.launch.executors import executor_for
 from pipeline.registry import Artifact, Registry, Runtime
+from pipeline.resolve import hf_source, resolve
 from pipeline.stage_config import StageConfig
 from pipeline.train.checkpoint_paths import resolve_checkpoint
 
@@ -25,23 +29,21 @@ STAGES = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "
           "evaluate", "report", "export")
 
 
+def log(stage: str, msg: str) -> None:
+    print(f"[{stage}] {msg}", file=sys.stderr, flush=True)
+
+
 class Chain:
     def __init__(self, cfg: CptConfig, *, forced: tuple[str, ...] = ()):
-        self.cfg = cfg
-        if cfg.base_model.hf:  # the architecture and tokenizer come from the HF model
-            from pipeline.hf.stage import apply_hf_base
-
-            apply_hf_base(cfg)
-        self.apply_token_budget(cfg)
+        """``cfg``: a validated config; the chain runs :func:`~pipeline.resolve.resolve` of it."""
+        self.cfg = cfg = resolve(cfg)
+        if cfg.base_model.hf:
+            log("hf_import", f"model from {cfg.base_model.hf}/config.json ({cfg.model.name}: {cfg.model.num_layers} "
+                f"layers, hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}")
         self.registry = Registry(cfg.workdir)
+        self.executor = executor_for(cfg.cluster)  # where stages run: in no fingerprint, in no stage's closure
         self.forced = set(forced)
         self._done: dict[str, Artifact] = {}
-
-    @staticmethod
-    def apply_token_budget(cfg: CptConfig) -> None:
-        """A token budget sets the number of training steps (rounded up to whole steps)."""
-        if cfg.mix.token_budget:
-            cfg.train.train_iters = budget_steps(cfg)
 
     def artifacts(self) -> dict[str, Artifact]:
         """The stages this chain has resolved so far (``cached``: a hit, not a run)."""
@@ -49,18 +51,12 @@ class Chain:
 
     def _run(self, stage: str, fn, *, config: StageConfig, inputs: dict, workers: int | None = None) -> Artifact:
         if stage not in self._done:
-            from pipeline.launch.datatrove_exec import use_cluster
-
-            runtime = Runtime(progress=self.cfg.progress, cluster=self.cfg.cluster, workers=workers)
-            with use_cluster(self.cfg.cluster):  # where data stages run; not part of any fingerprint
-                self._done[stage] = self.registry.run(stage, fn, config=config, inputs=inputs,
-                                                      force=stage in self.forced, runtime=runtime)
+            runtime = Runtime(progress=self.cfg.progress, executor=self.executor, workers=workers)
+            self._done[stage] = self.registry.run(stage, fn, config=config, inputs=inputs,
+                                                  force=stage in self.forced, runtime=runtime)
         return self._done[stage]
 
     # ------------------------------------------------------------------ data
-    def uses_sample(self) -> bool:
-        return not self.cfg.curate.input.paths or not self.cfg.replay.paths
-
     def sample(self) -> Artifact:
         from pipeline.sample import stage
 
@@ -96,7 +92,7 @@ class Chain:
 
     def curate(self) -> Artifact:
         from pipeline.curate import stage
-        from pipeline.curate.recipe_steps import language_model
+        from pipeline.curate.filter_steps import language_model
 
         c = self.cfg
         f = c.recipe.filters
@@ -110,7 +106,7 @@ class Chain:
                          workers=c.curate.workers)
 
     def dedup(self) -> Artifact:
-        from pipeline.curate.recipe_steps import word_tokenizer_language
+        from pipeline.curate.filter_steps import word_tokenizer_language
         from pipeline.dedup import stage
 
         # the shingles' words are split as the filters split them
@@ -177,7 +173,7 @@ class Chain:
         from pipeline.hf import stage
 
         c = self.cfg
-        src = stage.hf_source(c)
+        src = hf_source(c)
         files = sorted(str(p) for p in src.iterdir() if p.is_file())
         source = Artifact("hf", inputs.fingerprint_files(files), src, {"files": files})
         config = StageConfig(pad_vocab_multiple=c.base_model.hf_pad_vocab_multiple, seq_length=c.model.seq_length)
@@ -194,13 +190,13 @@ class Chain:
     def pretrain(self) -> Artifact:
         from pipeline.train import stage
 
-        return self._run("pretrain", stage.run_pretrain, config=stage.pretrain_config(self.cfg),
+        return self._run("pretrain", stage.run_pretrain, config=pretrain_config(self.cfg),
                          inputs={"replay": self.replay()})
 
     def train(self) -> Artifact:
         from pipeline.train import stage
 
-        return self._run("train", stage.run_cpt, config=stage.cpt_config(self.cfg),
+        return self._run("train", stage.run_cpt, config=cpt_config(self.cfg),
                          inputs={"mix": self.mix(), "base": self.base()})
 
     def evaluate(self) -> Artifact:
@@ -228,7 +224,18 @@ class Chain:
         return report
 
 
-def budget_steps(cfg: CptConfig) -> int:
-    """``train.train_iters`` implied by ``mix.token_budget``: ceil(budget / (global_batch_size x seq_length))."""
-    step_tokens = cfg.train.global_batch_size * cfg.model.seq_length
-    return -(-cfg.mix.token_budget // step_tokens)
+def pretrain_config(cfg: CptConfig) -> StageConfig:
+    """What pretraining reads: the run's model and precision, its train settings with pretraining's own
+    step count and fixed eval/save intervals (evaluate and checkpoint at the end only), and its own
+    schedule. So the CPT run's ``train.train_iters``, ``eval_interval``, ``save_interval`` and
+    ``schedule`` never rerun it."""
+    b = cfg.base_model
+    train = replace(cfg.train, train_iters=b.pretrain_iters, eval_interval=0, save_interval=0)
+    schedule = ScheduleConfig(name="rewarm_cosine", peak_lr=b.pretrain_peak_lr, min_lr_ratio=0.1, warmup_fraction=0.05)
+    return StageConfig(model=cfg.model, train=train, schedule=schedule, precision=cfg.precision)
+
+
+def cpt_config(cfg: CptConfig) -> StageConfig:
+    """What continued pretraining reads (``schedule.peak_lr: null`` is resolved from the base input)."""
+    return StageConfig(model=cfg.model, train=cfg.train, schedule=cfg.schedule, precision=cfg.precision)
+

@@ -189,18 +189,6 @@ def preflight(args: list[str], *, multirun: bool = False) -> list:
         return [compose_one(job, len(jobs)) for job in jobs]
 
 
-def budget_note(cfg) -> Optional[str]:
-    """``--cfg job``: the step count a ``mix.token_budget`` implies (the chain sets it)."""
-    if not cfg.mix.token_budget:
-        return None
-    from pipeline.chain import budget_steps
-
-    t, seq = cfg.train, cfg.model.seq_length
-    return (f"# mix.token_budget={cfg.mix.token_budget} -> train.train_iters={budget_steps(cfg)} "
-            f"(ceil({cfg.mix.token_budget} / (train.global_batch_size {t.global_batch_size} x model.seq_length "
-            f"{seq} = {t.global_batch_size * seq} tokens per step)))")
-
-
 def run_tool(command: str, args: list[str]) -> None:
     """``cpt runs|status|doctor``: the config composed with Hydra's compose API and dispatched here, so
     no Hydra job runs (and no ``<workdir>/hydra/`` output folder appears)."""
@@ -353,6 +341,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         except CptError as exc:
             fail(str(exc))
         if "--cfg" in flags or "-c" in flags:
+            from pipeline.resolve import budget_note
+
             for note in filter(None, map(budget_note, configs)):
                 print(note, flush=True)
 

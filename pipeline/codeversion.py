@@ -3,7 +3,9 @@ versions of the third-party distributions those modules import.
 
 Imports are read with :mod:`ast` from every ``import`` and ``from ... import`` statement anywhere in
 a file (inside functions too, so lazy imports count), relative imports resolved, and only modules
-under the project package followed. Importing a submodule runs its packages' ``__init__.py``, so
+under the project package followed. Imports under ``if TYPE_CHECKING:`` never run, so they are not
+followed: a stage names a config class in its annotations without taking the config schema's code
+into its closure (the values it reads are in its fingerprint as data). Importing a submodule runs its packages' ``__init__.py``, so
 those are part of the closure too. A leaf module: it imports nothing from the project.
 """
 
@@ -57,7 +59,11 @@ def _resolve_from(node: ast.ImportFrom, module: str, is_package: bool) -> str:
 def imported_names(source: bytes, module: str, is_package: bool) -> tuple[str, ...]:
     """Every absolute module name a source file may import (``from a import b``: ``a`` and ``a.b``)."""
     names: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if _is_type_checking_block(node):
+            node.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -66,10 +72,13 @@ def imported_names(source: bytes, module: str, is_package: bool) -> tuple[str, .
     return tuple(n for n in names if n and n != "__future__")
 
 
-def _module_name(f: Path, root: Path) -> str:
-    rel = f.relative_to(root.parent).with_suffix("")
-    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
-    return ".".join(parts)
+def _is_type_checking_block(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` or ``if typing.TYPE_CHECKING:`` (its ``else`` runs, so it stays)."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return ((isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+            or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
 
 
 def closure(entry: str, root: Path = PACKAGE_DIR) -> tuple[list[Path], set[str]]:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from pipeline.curate import languages as _languages
+from pipeline import languages as _languages
 from pipeline.errors import ConfigError
 
 
@@ -554,7 +554,7 @@ class SlurmConfig:
     train_mem_gb: int = 0  # per node; 0 = Slurm's default
 
     def __post_init__(self):
-        from pipeline.launch.slurm_time import parse_slurm_time  # a leaf module: no import circle
+        from pipeline.slurm_time import parse_slurm_time  # a leaf module: no import circle
 
         for key in ("time", "train_time"):
             value = getattr(self, key)
@@ -651,7 +651,7 @@ class CptConfig:
 
 def _fineweb2_resolver(key: str, languages=None):
     """``${fineweb2:KEY,LANGUAGES}`` in a recipe: FineWeb-2's value of ``recipe.filters.KEY`` for the one
-    language in LANGUAGES (pipeline/curate/languages.py); ``${fineweb2:languages}``: the languages it covers."""
+    language in LANGUAGES (pipeline/languages.py); ``${fineweb2:languages}``: the languages it covers."""
     return _languages.recipe_value(str(key), None if languages is None else list(languages))
 
 

@@ -110,7 +110,7 @@ def word_tokenizer_check(cfg: CptConfig) -> int:
     """The filters' word tokenizer for the recipe's language builds offline (jieba, Sudachi for zh, ja)."""
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-    from pipeline.curate.recipe_steps import word_tokenizer_language
+    from pipeline.curate.filter_steps import word_tokenizer_language
 
     what = f"word tokenizer for {', '.join(map(repr, cfg.recipe.filters.language.languages))}"
     try:
@@ -176,8 +176,8 @@ def training_plan_checks(cfg: CptConfig) -> int:
         _line(True if peak else None, "MFU peak",
               f"{peak} TFLOP/s ({name}, {precision.dtype})" if peak
               else f"unknown for {name} at {precision.dtype}; set train.peak_tflops to report MFU")
-    failures += hf_base_check(cfg)
-    failures += memory_plan_check(cfg)
+    hf_failures, cfg = hf_base_check(cfg)
+    failures += hf_failures + memory_plan_check(cfg)
     if cfg.base_model.checkpoint:
         from pipeline.train.checkpoint_paths import resolve_checkpoint
 
@@ -189,27 +189,33 @@ def training_plan_checks(cfg: CptConfig) -> int:
     return failures
 
 
-def hf_base_check(cfg: CptConfig) -> int:
-    """``base_model.hf``: config.json supported, every shard readable, a tokenizer; the run's model
-    config becomes the HF model's (so the memory estimate below is for it)."""
+def hf_base_check(cfg: CptConfig) -> tuple[int, CptConfig]:
+    """``base_model.hf``: config.json supported, every shard readable, a tokenizer. Returns the failures
+    and the run's config (:func:`~pipeline.resolve.resolve`: the HF model's architecture and
+    tokenizer, so the memory estimate below is for it)."""
+    from pipeline.resolve import resolve
+
+    try:
+        run = resolve(cfg)
+    except CptError as exc:
+        _line(False, "base_model.hf" if cfg.base_model.hf else "config", str(exc))
+        return 1, cfg
     if not cfg.base_model.hf:
-        return 0
+        return 0, run
     from pipeline.hf.convert import read_hf_config
     from pipeline.hf.hf_config import model_config_from_hf
     from pipeline.hf.safetensors_io import SafetensorsReader
 
     src = assets.resolve_path(cfg.base_model.hf)
     try:
-        derived, info = model_config_from_hf(read_hf_config(src), str(src), cfg.model.seq_length)
+        _, info = model_config_from_hf(read_hf_config(src), str(src), cfg.model.seq_length)
         tensors = len(SafetensorsReader(src).keys())
     except CptError as exc:
         _line(False, "base_model.hf", str(exc))
-        return 1
-    tok = "tokenizer.json" if (src / "tokenizer.json").is_file() else "no tokenizer.json: set tokenizer.path"
-    _line(True, "base_model.hf", f"{src}: {info.architecture}, {derived.num_layers} layers, vocab {info.vocab_size}, "
-                                 f"{info.dtype}, {tensors} tensors, {tok}")
-    cfg.model = derived
-    return 0
+        return 1, run
+    _line(True, "base_model.hf", f"{src}: {info.architecture}, {run.model.num_layers} layers, vocab {info.vocab_size}, "
+                                 f"{info.dtype}, {tensors} tensors, tokenizer {run.tokenizer.path}")
+    return 0, run
 
 
 def memory_plan_check(cfg: CptConfig) -> int:

@@ -23,11 +23,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional
 
 import pipeline
 from pipeline.codeversion import PACKAGE_DIR, CodeVersion, code_version
 from pipeline.stage_config import StageConfig
+
+if TYPE_CHECKING:  # the stages get one; the registry only hands it over
+    from pipeline.executor import Executor
 
 MANIFEST = "manifest.json"
 
@@ -86,7 +89,7 @@ class StageContext:
     out_dir: Path  # the ``.partial`` directory being written
     final_dir: Path  # where ``out_dir`` is renamed to on success; record references to this
     progress: bool = True  # progress bars on stderr
-    cluster: Any = None  # the ClusterConfig the stage runs on (None = local)
+    executor: Optional[Executor] = None  # runs the stage's datatrove jobs and training ranks
     workers: Optional[int] = None  # tasks run at once on the local executor (None = the stage's default)
 
     def log(self, msg: str) -> None:
@@ -98,7 +101,7 @@ class Runtime:
     """Where and how a stage runs: handed to the stage (:class:`StageContext`), never fingerprinted."""
 
     progress: bool = True
-    cluster: Any = None
+    executor: Optional[Executor] = None
     workers: Optional[int] = None
 
 
@@ -188,7 +191,7 @@ class Registry:
         write_json_atomic(partial / MANIFEST, manifest)
         print(f"[{stage}] running {fp} -> {final}", file=sys.stderr, flush=True)
         t0 = time.time()
-        ctx = StageContext(stage, config, inputs, partial, final, progress=runtime.progress, cluster=runtime.cluster,
+        ctx = StageContext(stage, config, inputs, partial, final, progress=runtime.progress, executor=runtime.executor,
                            workers=runtime.workers)
         try:
             stats = fn(ctx) or {}

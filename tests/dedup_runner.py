@@ -34,11 +34,12 @@ def articles(n: int, seed: int = 0) -> list[str]:
 def run_dedup(root: Path, overrides: dict, single_dump=None):
     from pipeline.config import DedupConfig
     from pipeline.dedup import stage
-    from pipeline.registry import Artifact, Registry
+    from pipeline.launch.executors import executor_for
+    from pipeline.registry import Artifact, Registry, Runtime
 
     curate = Artifact("curate", "test", root / "curate", {"stats": {"dump": single_dump}})
     return Registry(root / "work").run("dedup", stage.run, config={"dedup": DedupConfig(**overrides), "word_tokenizer": "eng"},
-                                       inputs={"curate": curate})
+                                       inputs={"curate": curate}, runtime=Runtime(executor=executor_for(None)))
 
 
 def read_docs(folder: Path) -> list[dict]:

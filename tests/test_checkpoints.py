@@ -123,7 +123,7 @@ def test_kill9_resumes_from_last_periodic_checkpoint(corpus_root, straight, tmp_
 def test_signal_during_the_last_step_is_not_swallowed(corpus_root, straight, tmp_path, monkeypatch):
     """A stop request in the last step: the run finishes and saves, then still reports the preemption."""
     import pipeline.train.loop as loop
-    from pipeline.train.preemption import TrainingPreempted
+    from pipeline.train.contract import TrainingPreempted
 
     real_step = loop._train_step
 

@@ -21,7 +21,7 @@ from train_runner import MEGATRON_NOISE, TRAIN, read_metrics, signal_mid_run, tr
 from pipeline.config import TrainConfig  # noqa: E402
 from pipeline.errors import ConfigError, InputError  # noqa: E402
 from pipeline.train.checkpoint_paths import list_checkpoints  # noqa: E402
-from pipeline.train.preemption import TrainingPreempted  # noqa: E402
+from pipeline.train.contract import TrainingPreempted  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings(f) for f in MEGATRON_NOISE]
 

@@ -92,7 +92,8 @@ def test_editing_a_shared_module_reruns_the_stage_and_an_unrelated_one_does_not(
     stage is a cache hit; editing the curation fast filters (which dedup's signatures import) reruns it."""
     from pipeline.config import DedupConfig
     from pipeline.dedup import stage
-    from pipeline.registry import Artifact
+    from pipeline.launch.executors import executor_for
+    from pipeline.registry import Artifact, Runtime
 
     root = copy_package(tmp_path)
     reg = Registry(tmp_path / "work", package_root=root)
@@ -100,7 +101,7 @@ def test_editing_a_shared_module_reruns_the_stage_and_an_unrelated_one_does_not(
     config = {"dedup": DedupConfig(method="none", exact=True)}
 
     def run():
-        return reg.run("dedup", stage.run, config=config, inputs=inputs)
+        return reg.run("dedup", stage.run, config=config, inputs=inputs, runtime=Runtime(executor=executor_for(None)))
 
     first = run()
     assert not first.cached and first.stats["kept"] == 6 and first.stats["removed_duplicates"] == 2
@@ -145,7 +146,7 @@ def test_a_stage_cannot_read_a_section_it_was_not_given(tmp_path):
 def test_pretrain_gets_only_what_it_reads():
     """Pretraining's config is fixed by base_model.pretrain_* and the shared model/train settings:
     the CPT run's step count, eval/save intervals and schedule do not rerun it."""
-    from pipeline.train.stage import pretrain_config
+    from pipeline.chain import pretrain_config
 
     cfg = CptConfig(recipe=RecipeConfig())
     pre = pretrain_config(cfg)

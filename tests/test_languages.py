@@ -15,9 +15,9 @@ from datatrove.pipeline.filters import C4QualityFilter, FineWebQualityFilter, Go
 from datatrove.utils.word_tokenizers import load_word_tokenizer
 
 from pipeline.cli import compose_one, hydra_context
-from pipeline.curate import languages
+from pipeline import languages
 from pipeline.curate.fast_filters import FAST_FILTERS
-from pipeline.curate.recipe_steps import filter_steps
+from pipeline.curate.filter_steps import filter_steps
 from pipeline.errors import ConfigError, CptError
 from pipeline.sample.multilingual import JUNK_KINDS, build_set
 

@@ -73,7 +73,7 @@ def test_preempted_run_is_marked_resumable(tmp_path):
     """A stage stopped by TrainingPreempted keeps its partial output (the checkpoint) and says so."""
     import signal
 
-    from pipeline.train.preemption import TrainingPreempted
+    from pipeline.train.contract import TrainingPreempted
 
     reg = Registry(tmp_path)
 

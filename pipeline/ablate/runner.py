@@ -15,6 +15,7 @@ from typing import Callable
 
 from pipeline.ablate import compare, variants
 from pipeline.config import CptConfig
+from pipeline.resolve import resolve
 from pipeline.errors import ConfigError
 from pipeline.registry import Artifact
 
@@ -32,10 +33,8 @@ def log(msg: str) -> None:
 
 
 def budget(cfg: CptConfig) -> tuple:
-    from pipeline.chain import Chain
-
-    Chain.apply_token_budget(cfg)
-    return cfg.train.train_iters, cfg.train.global_batch_size, cfg.model.seq_length
+    run = resolve(cfg)
+    return run.train.train_iters, run.train.global_batch_size, run.model.seq_length
 
 
 def check_comparable(cfgs: list[CptConfig], runs: list[variants.Run], sweeps_peak_lr: bool) -> None:

@@ -5,15 +5,19 @@ cached artifact: filter ablations rerun only :mod:`pipeline.curate.stage` on top
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline import inputs as inputs_mod
-from pipeline.config import InputConfig
 from pipeline.curate.accounting import DumpTally
 from pipeline.curate.funnel import build_funnel, write_funnel_parquet
-from pipeline.curate.recipe_steps import extract_steps
+from pipeline.curate.extract_steps import extract_steps
 from pipeline.errors import InputError
-from pipeline.launch.datatrove_exec import run_pipeline
+from pipeline.executor import Job
 from pipeline.registry import StageContext
 from pipeline.stage_config import StageConfig
+
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import InputConfig
 
 TEXT_DIR = "text"
 
@@ -75,8 +79,7 @@ def run(ctx: StageContext) -> dict:
     writer = ParquetWriter(output_folder=str(ctx.out_dir / TEXT_DIR), output_filename="${rank}.parquet")
     reader = make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes, cfg.http_status_keep)
     pipeline = with_tallies(reader, steps, writer)
-    step_stats = run_pipeline(pipeline, logging_dir=ctx.out_dir / "logs", tasks=tasks, workers=ctx.workers or tasks,
-                           what="extract")
+    step_stats = ctx.executor.run(Job(pipeline, ctx.out_dir / "logs", tasks, ctx.workers or tasks, "extract"))
     funnel = build_funnel(step_stats, [k for k, _ in steps], dump)
     write_funnel_parquet(funnel, "extract", ctx.out_dir / "funnel.parquet")
     ctx.log(f"{funnel['documents_in']} records in, {funnel['kept']} with text")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from pipeline.curate.accounting import tally_by_dump
-from pipeline.launch.datatrove_exec import stat
+from pipeline.executor import stat
 from pipeline.errors import CptError
 
 EXTRACTION_ERRORS = ("timeout", "broken_process", "clean_error")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pipeline.curate.accounting import SampledParquetWriter
 from pipeline.curate.extract import TEXT_DIR, with_tallies
 from pipeline.curate.funnel import build_funnel, combine, write_funnel_parquet
-from pipeline.curate.recipe_steps import filter_steps
-from pipeline.launch.datatrove_exec import run_pipeline
+from pipeline.curate.filter_steps import filter_steps
+from pipeline.executor import Job
 from pipeline.errors import CptError
 from pipeline.registry import StageContext
 from pipeline.stage_config import StageConfig
@@ -35,8 +35,8 @@ def run(ctx: StageContext) -> dict:
     tasks = min(cfg.tasks, len(files))
     reader = ParquetReader(str(src), glob_pattern="*.parquet")
     writer = ParquetWriter(output_folder=str(ctx.out_dir / DOCS_DIR), output_filename="${rank}.parquet")
-    step_stats = run_pipeline(with_tallies(reader, steps, writer), logging_dir=ctx.out_dir / "logs", tasks=tasks,
-                           workers=ctx.workers or tasks, what="curate")
+    step_stats = ctx.executor.run(Job(with_tallies(reader, steps, writer), ctx.out_dir / "logs", tasks,
+                                      ctx.workers or tasks, "curate"))
     funnel = build_funnel(step_stats, [k for k, _ in steps], extracted.stats["dump"])
     write_funnel_parquet(funnel, "curate", ctx.out_dir / "funnel.parquet")
     whole = combine(extracted.stats["funnel"], funnel)

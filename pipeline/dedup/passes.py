@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline.config import DedupConfig
 from pipeline.curate.accounting import DumpTally, tally_by_dump
-from pipeline.launch.datatrove_exec import Job, run_chain, run_pipeline, stat
+from pipeline.executor import Executor, Job, stat
 from pipeline.errors import CptError
+
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import DedupConfig
 
 
 @dataclass
@@ -80,8 +83,8 @@ def _filter_result(name: str, steps: list[dict]) -> PassResult:
     return PassResult(name, docs_in, dropped, kept, by_dump)
 
 
-def exact_pass(name: str, src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig, tasks: int,
-               workers: int) -> PassResult:
+def exact_pass(executor: Executor, name: str, src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig,
+               tasks: int, workers: int) -> PassResult:
     """``name`` is "url" (normalized URL) or "exact" (the text, byte for byte). Three datatrove runs,
     chained (on Slurm: submitted together, each after the one before)."""
     from datatrove.pipeline.dedup.exact_dedup import (
@@ -94,7 +97,7 @@ def exact_pass(name: str, src: Path, dst: Path, work: Path, prefix: str, cfg: De
 
     getter = normalized_url if name == "url" else document_text
     ec = ExactDedupConfig(content_getter=getter, hash_config=HashConfig(precision=64, hash_fc="sha1"))
-    *_, filter_stats = run_chain([
+    *_, filter_stats = executor.run_chain([
         Job([_reader(src), ExactDedupSignature(output_folder=str(work / "sigs"), config=ec)],
             work / "logs" / "1_signatures", tasks, workers, f"dedup {name} signatures"),
         Job([ExactFindDedups(data_folder=str(work / "sigs"), output_folder=str(work / "dups"), config=ec)],
@@ -126,18 +129,17 @@ def signature_step(cfg: DedupConfig, output_folder: Path, language: str = "eng")
     return cls(output_folder=str(output_folder), config=minhash_config(cfg), language=language)
 
 
-def minhash_pass(src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig, tasks: int,
+def minhash_pass(executor: Executor, src: Path, dst: Path, work: Path, prefix: str, cfg: DedupConfig, tasks: int,
                  workers: int, memory_limit_bytes: int, language: str = "eng") -> PassResult:
     from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupFilter
 
     from pipeline.dedup.memory import BoundedMinhashDedupCluster
 
     mh = minhash_config(cfg)
-    sig_stats = run_pipeline([_reader(src), signature_step(cfg, work / "signatures", language)],
-                          logging_dir=work / "logs" / "1_signatures", tasks=tasks, workers=workers,
-                          what="dedup signatures")
+    sig_stats = executor.run(Job([_reader(src), signature_step(cfg, work / "signatures", language)],
+                                 work / "logs" / "1_signatures", tasks, workers, "dedup signatures"))
     # the clustering's memory bound needs the signature count: the last three runs are one chain
-    *_, filter_stats = run_chain([
+    *_, filter_stats = executor.run_chain([
         Job([MinhashDedupBuckets(input_folder=str(work / "signatures"), output_folder=str(work / "buckets"),
                                  config=mh)], work / "logs" / "2_buckets", mh.num_buckets, workers, "dedup buckets"),
         Job([BoundedMinhashDedupCluster(input_folder=str(work / "buckets"), output_folder=str(work / "remove_ids"),

@@ -10,16 +10,19 @@ document, with its cluster id), ``funnel.parquet`` (per pass and dump: in, remov
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datatrove.pipeline.base import PipelineStep
 
-from pipeline.config import DedupConfig
 from pipeline.curate.accounting import DumpTally, tally_by_dump
-from pipeline.launch.datatrove_exec import run_pipeline, stat
+from pipeline.executor import Executor, Job, stat
 from pipeline.dedup.memory import GB, default_memory_limit
 from pipeline.dedup.passes import PassResult, _reader, _writer, exact_pass, minhash_config, minhash_pass
 from pipeline.errors import CptError
 from pipeline.registry import StageContext
+
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import DedupConfig
 
 DOCS_DIR = "docs"
 ALL = "all"
@@ -41,14 +44,13 @@ def _parquet_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
 
-def partition_by_dump(src: Path, out: Path, tasks: int, workers: int) -> list[tuple[str, Path]]:
+def partition_by_dump(executor: Executor, src: Path, out: Path, tasks: int, workers: int) -> list[tuple[str, Path]]:
     """Split the input into ``by_dump/<dump>/`` folders (one per dump)."""
     from datatrove.pipeline.writers import ParquetWriter
 
-    run_pipeline([_reader(src), DefaultDump(),
-               ParquetWriter(output_folder=str(out), output_filename="${dump}/${rank}.parquet")],
-              logging_dir=out.parent / "logs" / "0_partition", tasks=tasks, workers=workers,
-              what="dedup partition by dump")
+    executor.run(Job([_reader(src), DefaultDump(),
+                      ParquetWriter(output_folder=str(out), output_filename="${dump}/${rank}.parquet")],
+                     out.parent / "logs" / "0_partition", tasks, workers, "dedup partition by dump"))
     return [(d.name, d) for d in sorted(out.iterdir()) if d.is_dir()]
 
 
@@ -58,12 +60,13 @@ def groups_for(cfg: DedupConfig, ctx: StageContext, src: Path, tasks: int, worke
     dump = ctx.inputs["curate"].stats.get("dump")
     if isinstance(dump, str) and dump:  # curation recorded a single dump: nothing to split
         return [(dump, src)]
-    return partition_by_dump(src, ctx.out_dir / "by_dump", tasks, workers)
+    return partition_by_dump(ctx.executor, src, ctx.out_dir / "by_dump", tasks, workers)
 
 
-def copy_pass(src: Path, dst: Path, prefix: str, logs: Path, tasks: int, workers: int) -> PassResult:
-    steps = run_pipeline([_reader(src), DumpTally("in"), _writer(dst, prefix)], logging_dir=logs, tasks=tasks,
-                      workers=workers, what="dedup (copy)")
+def copy_pass(executor: Executor, src: Path, dst: Path, prefix: str, logs: Path, tasks: int,
+              workers: int) -> PassResult:
+    steps = executor.run(Job([_reader(src), DumpTally("in"), _writer(dst, prefix)], logs, tasks, workers,
+                             "dedup (copy)"))
     by_dump = {d: {"in": t["docs"], "removed": 0} for d, t in tally_by_dump(steps[1]).items()}
     n = stat(steps[0], "documents")
     return PassResult("none", n, 0, n, by_dump)
@@ -94,12 +97,12 @@ def run(ctx: StageContext) -> dict:
             tasks = min(cfg.tasks, len(files))
             ctx.log(f"{group}: {name} pass over {len(files)} file(s), {tasks} task(s)")
             if name == "none":
-                res = copy_pass(cur, dst, prefix, work / "logs", tasks, workers)
+                res = copy_pass(ctx.executor, cur, dst, prefix, work / "logs", tasks, workers)
             elif name == "minhash":
-                res = minhash_pass(cur, dst, work, prefix, cfg, tasks, workers, limit,
+                res = minhash_pass(ctx.executor, cur, dst, work, prefix, cfg, tasks, workers, limit,
                                    language=ctx.config.word_tokenizer)
             else:
-                res = exact_pass(name, cur, dst, work, prefix, cfg, tasks, workers)
+                res = exact_pass(ctx.executor, name, cur, dst, work, prefix, cfg, tasks, workers)
             results.append(res)
             cur = dst
     funnel = build_funnel(results, names or ["none"])

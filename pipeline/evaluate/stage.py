@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.mix.stage import load_blend
+from pipeline.train.blend import load_blend
 from pipeline.registry import StageContext
 from pipeline.stage_config import StageConfig
 from pipeline.train.stage import checkpoint_of

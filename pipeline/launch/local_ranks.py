@@ -29,9 +29,8 @@ from pathlib import Path
 from pipeline import errors
 from pipeline.config import TrainConfig
 from pipeline.errors import ConfigError, CptError
-from pipeline.launch.contract import (LAUNCH_DIR, LAUNCHER_PID_ENV, SPEC_FILE, WORKER_ENV, encode_spec, free_port,
-                                      result_path)
-from pipeline.train.preemption import PREEMPTION_SIGNALS, TrainingPreempted
+from pipeline.train.contract import (LAUNCH_DIR, LAUNCHER_PID_ENV, PREEMPTION_SIGNALS, RANK_PROGRAM, SPEC_FILE,
+                                     WORKER_ENV, TrainingPreempted, encode_spec, free_port, result_path)
 
 RANK_EXIT_GRACE_S = 60.0
 
@@ -90,14 +89,14 @@ def rank_env(rank: int, nproc: int, port: int) -> dict:
     return env
 
 
-def launch_ranks(nproc: int, train_kwargs: dict) -> dict:
+def launch_ranks(nproc: int, train_kwargs: dict, program: str = RANK_PROGRAM) -> dict:
     """Run ``train`` on ``nproc`` local ranks; returns rank 0's stats or raises the error that stopped them."""
     check_resources(nproc, train_kwargs["train_cfg"])
     spec_path = write_spec(train_kwargs["out_dir"], train_kwargs)
     port = free_port()
     with _ForwardSignals() as ranks:  # handlers first: no window in which a signal kills only us
         for rank in range(nproc):
-            ranks.start([sys.executable, "-m", "pipeline.train.worker", str(spec_path)],
+            ranks.start([sys.executable, "-m", program, str(spec_path)],
                         env=rank_env(rank, nproc, port))
         returncodes = wait_for_ranks(ranks.procs)
     results = read_results(spec_path, nproc)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline.config import SlurmConfig
 from pipeline.errors import ConfigError
 from pipeline.launch import slurm_cli
-from pipeline.launch.slurm_time import format_slurm_time, parse_slurm_time
+from pipeline.slurm_time import format_slurm_time, parse_slurm_time
 
 
 @dataclass

@@ -3,7 +3,7 @@
 cpt writes the ranks' spec and an sbatch script into the run's own directory, submits it, and waits
 (a line per state change, and the training step). In the job:
 
-* every ``srun`` task is one rank; :func:`pipeline.launch.contract.adopt_slurm_rank_env` maps
+* every ``srun`` task is one rank; :func:`pipeline.train.contract.adopt_slurm_rank_env` maps
   ``SLURM_PROCID``/``SLURM_NTASKS``/``SLURM_LOCALID`` to torch's variables; the master is the job's
   first node, on a port derived from the job id;
 * ``--signal=USR1@<signal_before_end_s>`` (no ``B:``) reaches the ranks themselves, not the batch
@@ -25,7 +25,7 @@ from pathlib import Path
 from pipeline.config import SlurmConfig
 from pipeline.errors import ConfigError, CptError
 from pipeline.launch import slurm_cli, slurm_preflight
-from pipeline.launch.contract import RANKS_FROM_SLURM_ENV, result_path
+from pipeline.train.contract import RANK_PROGRAM, RANKS_FROM_SLURM_ENV, result_path
 from pipeline.launch.local_ranks import error_from_result, read_results, write_spec
 from pipeline.registry import write_json_atomic
 
@@ -46,7 +46,7 @@ def _save(out_dir: Path, record: dict) -> None:
 
 
 def sbatch_script(cfg: SlurmConfig, *, nproc: int, partition: str, spec_path: Path, job_dir: Path,
-                  job_name: str) -> str:
+                  job_name: str, program: str = RANK_PROGRAM) -> str:
     directives = {
         "job-name": job_name, "partition": partition, "nodes": cfg.nodes, "ntasks-per-node": nproc,
         "cpus-per-task": cfg.train_cpus_per_rank, "time": cfg.train_time or cfg.time,
@@ -79,7 +79,7 @@ def sbatch_script(cfg: SlurmConfig, *, nproc: int, partition: str, spec_path: Pa
         "export MASTER_PORT=$(( 20000 + SLURM_JOB_ID % 30000 ))",
         f"export {RANKS_FROM_SLURM_ENV}=1 OMP_NUM_THREADS={cfg.train_cpus_per_rank} PYTHONUNBUFFERED=1",
         f"rm -f {launch}/result-*.json",
-        f"{' '.join(srun)} python -m pipeline.train.worker {shlex.quote(str(spec_path))}",
+        f"{' '.join(srun)} python -m {program} {shlex.quote(str(spec_path))}",
         "rc=$?",
         f"if grep -qs '\"error\": \"TrainingPreempted\"' {launch}/result-*.json; then",
         '    echo "cpt: the ranks checkpointed after a preemption signal; requeueing job $SLURM_JOB_ID"',
@@ -102,7 +102,7 @@ def check_plan(nproc: int, cfg: SlurmConfig, train_cfg) -> None:
                           f"multiple of train.micro_batch_size x {world} ranks ({cfg.nodes} node(s))")
 
 
-def submit(nproc: int, cfg: SlurmConfig, train_kwargs: dict) -> dict:
+def submit(nproc: int, cfg: SlurmConfig, train_kwargs: dict, program: str = RANK_PROGRAM) -> dict:
     out_dir = Path(train_kwargs["out_dir"])
     check_plan(nproc, cfg, train_kwargs["train_cfg"])
     partition = slurm_preflight.check(cfg, slurm_preflight.Request(
@@ -113,7 +113,7 @@ def submit(nproc: int, cfg: SlurmConfig, train_kwargs: dict) -> dict:
     job_dir.mkdir(parents=True, exist_ok=True)
     script = job_dir / SCRIPT
     script.write_text(sbatch_script(cfg, nproc=nproc, partition=partition, spec_path=spec_path, job_dir=job_dir,
-                                    job_name=f"cpt-{out_dir.parent.name}"))
+                                    job_name=f"cpt-{out_dir.parent.name}", program=program))
     job_id = slurm_cli.submit(str(script))
     record = {"job_id": job_id, "script": str(script), "log": str(job_dir / f"job-{job_id}.out"),
               "spec": str(spec_path), "world_size": nproc * cfg.nodes, "nodes": cfg.nodes, "partition": partition,
@@ -176,7 +176,7 @@ def wait(out_dir: Path, record: dict, cfg: SlurmConfig, train_iters: int) -> dic
     return record
 
 
-def run_slurm_training(nproc: int, cfg: SlurmConfig, train_kwargs: dict) -> dict:
+def run_slurm_training(nproc: int, cfg: SlurmConfig, train_kwargs: dict, program: str = RANK_PROGRAM) -> dict:
     """Submit (or, after cpt itself was stopped, rejoin the still-queued job of this run), wait, and
     return rank 0's stats or raise the error a rank reported."""
     out_dir = Path(train_kwargs["out_dir"])
@@ -185,7 +185,7 @@ def run_slurm_training(nproc: int, cfg: SlurmConfig, train_kwargs: dict) -> dict
         print(f"[train] rejoining Slurm job {record['job_id']} ({info.get('JobState')}) submitted earlier",
               file=sys.stderr, flush=True)
     else:
-        record = submit(nproc, cfg, train_kwargs)
+        record = submit(nproc, cfg, train_kwargs, program)
     record = wait(out_dir, record, cfg, train_kwargs["train_cfg"].train_iters)
     spec_path = Path(record["spec"])
     results = read_results(spec_path, record["world_size"])

@@ -1,23 +1,24 @@
 """Mix: new data plus a replay fraction of the original pretraining data, by tokens.
 
-Writes ``blend.json``: the training blend (weights and dataset prefixes) and one validation set
-per domain: ``new`` (adaptation) and ``old`` (forgetting). Prefixes are relative to the workdir.
-Megatron blends by samples of a fixed length, so sample weights are token weights."""
+Writes ``blend.json`` (:mod:`pipeline.train.blend`): the training blend (weights and dataset
+prefixes) and one validation set per domain: ``new`` (adaptation) and ``old`` (forgetting).
+Prefixes are relative to the workdir. Megatron blends by samples of a fixed length, so sample weights are token weights."""
 
 from __future__ import annotations
 
-import json
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import assets
-from pipeline.config import MixConfig
 from pipeline.mix import realize
 from pipeline.errors import ConfigError
 from pipeline.registry import StageContext, write_json_atomic
 from pipeline.tokenize import indexed
+from pipeline.train.blend import BLEND
 
-BLEND = "blend.json"
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import MixConfig
+
 
 
 def run(ctx: StageContext) -> dict:
@@ -98,5 +99,3 @@ def check_realized(realized: dict, requested: float) -> list[str]:
     return out
 
 
-def load_blend(mix_dir) -> dict:
-    return json.loads((mix_dir / BLEND).read_text())

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pipeline.config import SampleConfig
+from typing import TYPE_CHECKING
+
 from pipeline.registry import StageContext
+
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import SampleConfig
 
 
 def run(ctx: StageContext) -> dict:

@@ -6,14 +6,17 @@ replay draws from (``replay``, which also holds out a validation split to measur
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import assets
 from pipeline import inputs as inputs_mod
-from pipeline.config import ReplayConfig, TokenizerConfig
-from pipeline.launch.datatrove_exec import run_pipeline, stat
+from pipeline.executor import Executor, Job, stat
 from pipeline.errors import ConfigError, CptError
 from pipeline.registry import StageContext
 from pipeline.tokenize import indexed
+
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import ReplayConfig, TokenizerConfig
 
 TOKENS_DIR = "tokens"
 
@@ -33,7 +36,7 @@ def tokenizer_info(cfg: TokenizerConfig) -> dict:
             "eos_token": cfg.eos_token, "eos_id": eos_id}
 
 
-def tokenize(reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: str) -> dict:
+def tokenize(executor: Executor, reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: str) -> dict:
     """Tokenize in ``tasks`` shards (one Megatron dataset each, EOS after every document); several
     shards are merged into ``merged.bin/.idx``. Records tokens per shard and throughput."""
     import time
@@ -45,7 +48,7 @@ def tokenize(reader, cfg: TokenizerConfig, out_dir: Path, *, tasks: int, what: s
                                      tokenizer_name_or_path=info["path"], eos_token=cfg.eos_token,
                                      batch_size=cfg.batch_size)
     t0 = time.perf_counter()
-    step_stats = run_pipeline([reader, step], logging_dir=out_dir / "logs", tasks=tasks, workers=tasks, what=what)
+    step_stats = executor.run(Job([reader, step], out_dir / "logs", tasks, tasks, what))
     wall = time.perf_counter() - t0
     docs, tokens = stat(step_stats[0], "documents"), stat(step_stats[1], "tokens")
     shards = indexed.prefixes(out_dir / TOKENS_DIR)
@@ -72,7 +75,7 @@ def run(ctx: StageContext) -> dict:
     reader = ParquetReader(str(src), glob_pattern="*.parquet")
     tok: TokenizerConfig = ctx.config.tokenizer  # (tokenizer_file: its sha256, for the fingerprint)
     tasks = max(1, min(tok.tasks, len(list(src.glob("*.parquet")))))
-    stats = tokenize(reader, tok, ctx.out_dir, tasks=tasks, what="tokenize")
+    stats = tokenize(ctx.executor, reader, tok, ctx.out_dir, tasks=tasks, what="tokenize")
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens in {len(stats['shards'])} shard(s), "
             f"{stats['tokens_per_s_per_core']} tokens/s/core")
     return stats
@@ -95,7 +98,7 @@ def run_replay(ctx: StageContext) -> dict:
     reader = reader_cls(str(root), paths_file=str(paths_file))
     tok: TokenizerConfig = ctx.config.tokenizer
     tasks = max(1, min(tok.tasks, len(files)))
-    stats = tokenize(reader, tok, ctx.out_dir, tasks=tasks, what="replay tokenize")
+    stats = tokenize(ctx.executor, reader, tok, ctx.out_dir, tasks=tasks, what="replay tokenize")
     stats["split"] = indexed.split(ctx.out_dir / stats["merged"], ctx.out_dir / "split",
                                    valid_fraction=replay.valid_fraction, seed=0)
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens; held out "

@@ -25,7 +25,7 @@ from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
 from pipeline.errors import ConfigError
 from pipeline.train.cpu_compat import disable_cpu_mode, enable_cpu_mode
-from pipeline.launch.contract import WORKER_ENV, free_port
+from pipeline.train.contract import WORKER_ENV, free_port
 
 _ENV_KEYS = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK")
 

@@ -12,21 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 
-from pipeline.errors import CptError
-
-PREEMPTION_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
-
-
-class TrainingPreempted(CptError):
-    """Training stopped on a signal after saving a checkpoint; rerunning the same command resumes."""
-
-    manifest_status = "preempted"
-
-    def __init__(self, signum: int, iteration: int, checkpoint):
-        self.signum, self.iteration, self.checkpoint = signum, iteration, checkpoint
-        self.exit_code = 128 + signum  # what a process killed by the signal would report
-        super().__init__(f"training stopped by {signal.Signals(signum).name} after step {iteration}; "
-                         f"checkpoint saved to {checkpoint}; rerun the same command to resume")
+from pipeline.train.contract import PREEMPTION_SIGNALS, TrainingPreempted  # noqa: F401 (the loop raises it)
 
 
 class PreemptionGuard:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.config import CptConfig, ScheduleConfig
 from pipeline.errors import ConfigError
-from pipeline.mix.stage import load_blend
+from pipeline.train.blend import load_blend
 from pipeline.registry import Artifact, StageContext
 from pipeline.stage_config import StageConfig
 from pipeline.train.checkpoint_paths import read_meta, resolve_checkpoint
+
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import ScheduleConfig
 
 
 def checkpoint_of(art: Artifact) -> Path:
@@ -38,42 +41,19 @@ def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> Schedule
     return replace(schedule, peak_lr=float(peak))
 
 
-def pretrain_config(cfg: CptConfig) -> StageConfig:
-    """What pretraining reads: the run's model and precision, its train settings with pretraining's own
-    step count and fixed eval/save intervals (evaluate and checkpoint at the end only), and its own
-    schedule. So the CPT run's ``train.train_iters``, ``eval_interval``, ``save_interval`` and
-    ``schedule`` never rerun it."""
-    b = cfg.base_model
-    train = replace(cfg.train, train_iters=b.pretrain_iters, eval_interval=0, save_interval=0)
-    schedule = ScheduleConfig(name="rewarm_cosine", peak_lr=b.pretrain_peak_lr, min_lr_ratio=0.1, warmup_fraction=0.05)
-    return StageConfig(model=cfg.model, train=train, schedule=schedule, precision=cfg.precision)
-
-
-def cpt_config(cfg: CptConfig) -> StageConfig:
-    """What continued pretraining reads (``schedule.peak_lr: null`` is resolved from the base input)."""
-    return StageConfig(model=cfg.model, train=cfg.train, schedule=cfg.schedule, precision=cfg.precision)
-
-
 def run_pretrain(ctx: StageContext) -> dict:
     """Make a base model: pretrain from scratch on the original corpus (the replay source's train
-    split), so the embedded demo has something to continue from (config: :func:`pretrain_config`)."""
-    from pipeline.launch.training import run_training
-
+    split), so the embedded demo has something to continue from (config: :meth:`pipeline.chain.Chain.pretrain`)."""
     cfg: StageConfig = ctx.config
     replay = ctx.inputs["replay"]
-    return run_training(cfg.train.nproc_per_node, cluster=ctx.cluster, model_cfg=cfg.model, train_cfg=cfg.train,
-                        schedule_cfg=cfg.schedule, precision_cfg=cfg.precision,
-                        train_blend=[(1.0, str(replay.path / "split" / "train"))],
-                        valid_prefixes={"old": str(replay.path / "split" / "valid")},
-                        tokenizer_path=replay.stats["tokenizer"]["path"], out_dir=ctx.out_dir,
-                        init_from=None, progress=ctx.progress)
+    return _train(ctx, schedule=cfg.schedule, train_blend=[(1.0, str(replay.path / "split" / "train"))],
+                  valid_prefixes={"old": str(replay.path / "split" / "valid")},
+                  tokenizer_path=replay.stats["tokenizer"]["path"], init_from=None)
 
 
 def run_cpt(ctx: StageContext) -> dict:
     """Continued pretraining: weights-only start from the base model, re-warmed schedule, mixed data
-    (config: :func:`cpt_config`)."""
-    from pipeline.launch.training import run_training
-
+    (config: :meth:`pipeline.chain.Chain.train`)."""
     cfg: StageConfig = ctx.config
     mix = ctx.inputs["mix"]
     blend = load_blend(mix.path)
@@ -81,9 +61,17 @@ def run_cpt(ctx: StageContext) -> dict:
     base = checkpoint_of(ctx.inputs["base"])
     schedule = rewarm_schedule(cfg.schedule, base)
     ctx.log(f"re-warm to peak LR {schedule.peak_lr:g} ({schedule.name}), weights-only from {base}")
-    return run_training(cfg.train.nproc_per_node, cluster=ctx.cluster, model_cfg=cfg.model, train_cfg=cfg.train,
-                        schedule_cfg=schedule, precision_cfg=cfg.precision,
-                        train_blend=[(e["weight"], str(workdir / e["prefix"])) for e in blend["train"]],
-                        valid_prefixes={d: str(workdir / p) for d, p in blend["valid"].items()},
-                        tokenizer_path=blend["tokenizer"]["path"], out_dir=ctx.out_dir,
-                        init_from=base, progress=ctx.progress)
+    return _train(ctx, schedule=schedule, train_blend=[(e["weight"], str(workdir / e["prefix"])) for e in blend["train"]],
+                  valid_prefixes={d: str(workdir / p) for d, p in blend["valid"].items()},
+                  tokenizer_path=blend["tokenizer"]["path"], init_from=base)
+
+
+def _train(ctx: StageContext, *, schedule: ScheduleConfig, **data) -> dict:
+    """Hand the training program (:mod:`pipeline.train.worker`, which runs :func:`pipeline.train.loop.train`)
+    to the stage's executor: in this process, on local ranks or on Slurm."""
+    from pipeline.train import worker
+
+    cfg: StageConfig = ctx.config
+    kwargs = dict(model_cfg=cfg.model, train_cfg=cfg.train, schedule_cfg=schedule, precision_cfg=cfg.precision,
+                  out_dir=ctx.out_dir, progress=ctx.progress, **data)
+    return ctx.executor.train(worker, cfg.train.nproc_per_node, kwargs)

@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from pipeline.launch.contract import LAUNCHER_PID_ENV, adopt_slurm_rank_env, decode_spec, result_path
+from pipeline.train.contract import LAUNCHER_PID_ENV, adopt_slurm_rank_env, decode_spec, result_path
 from pipeline.train.preemption import PreemptionGuard
 
 
@@ -38,13 +38,20 @@ def main(argv: list[str]) -> int:
         return _train(Path(argv[0]), int(os.environ["RANK"]))
 
 
+def train_in_process(train_kwargs: dict) -> dict:
+    """One rank in the launching process itself (no spec file, no result file)."""
+    from pipeline.train.loop import train
+
+    return train(**train_kwargs)
+
+
 def _train(spec_path: Path, rank: int) -> int:
     import json
 
     from pipeline.errors import CptError
     from pipeline.registry import write_json_atomic
     from pipeline.train.loop import train
-    from pipeline.train.preemption import TrainingPreempted
+    from pipeline.train.contract import TrainingPreempted
 
     try:
         stats = train(**decode_spec(json.loads(spec_path.read_text())))

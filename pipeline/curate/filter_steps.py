@@ -1,6 +1,9 @@
-"""Turn a :class:`RecipeConfig` into the ordered datatrove steps of the FineWeb chain."""
+"""The quality filters of a recipe as datatrove steps, in FineWeb's order: language ID, Gopher repetition,
+Gopher quality, C4, FineWeb (the ``curate`` stage)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from datatrove.pipeline.filters import (
     C4QualityFilter,
@@ -9,32 +12,12 @@ from datatrove.pipeline.filters import (
     GopherRepetitionFilter,
 )
 
-from pipeline import assets
-from pipeline.config import ExtractionConfig, LanguageFilterConfig, RecipeConfig, URLFilterConfig
-from pipeline.curate import languages
-from pipeline.curate.extractors import make_extractor
-from pipeline.curate.offline_steps import LocalLanguageFilter, OfflineURLFilter
+from pipeline import assets, languages
+from pipeline.curate.offline_steps import LocalLanguageFilter
 from pipeline.errors import ConfigError
 
-# The order FineWeb applies them in. Extraction only runs on raw HTML (WARC) inputs.
-STEP_ORDER = ("url", "extraction", "language", "gopher_repetition", "gopher_quality", "c4", "fineweb")
-
-
-def build_steps(recipe: RecipeConfig, *, extract: bool, fast: bool = True) -> list[tuple[str, object]]:
-    """``[(step_key, datatrove_step), ...]`` in FineWeb order, skipping disabled filters."""
-    return (extract_steps(recipe.filters.url, recipe.extraction, extract=extract)
-            + filter_steps(recipe.filters, fast=fast))
-
-
-def extract_steps(url: URLFilterConfig, extraction: ExtractionConfig, *, extract: bool) -> list[tuple[str, object]]:
-    """The URL filter (when enabled) and, on raw HTML (``extract``), text extraction."""
-    steps: list[tuple[str, object]] = []
-    if url.enabled:
-        steps.append(("url", OfflineURLFilter(soft_word_threshold=url.soft_word_threshold,
-                                              extra_domains=list(url.extra_domains) or None)))
-    if extract:
-        steps.append(("extraction", make_extractor(extraction)))
-    return steps
+if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
+    from pipeline.config import LanguageFilterConfig
 
 
 def language_model(language: LanguageFilterConfig):

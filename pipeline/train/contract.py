@@ -1,5 +1,6 @@
 """What a launcher and the training ranks it starts agree on, in one place that imports neither
-(nor anything slow: a starting rank imports it before it can take signals).
+(nor anything slow: a starting rank imports it before it can take signals): the spec and result
+files, the environment, and the preemption signals and the error a preempted rank reports.
 
 A rank is ``python -m pipeline.train.worker <spec.json>``. Its launcher (the local one in
 :mod:`pipeline.launch.local_ranks`, or ``srun`` in a job from :mod:`pipeline.launch.slurm_training`)
@@ -10,14 +11,33 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import socket
 from pathlib import Path
+
+from pipeline.errors import CptError
 
 WORKER_ENV = "CPT_DIST_WORKER"  # "1": this process is one rank of a multi-process job
 LAUNCHER_PID_ENV = "CPT_LAUNCHER_PID"  # the local launcher's pid (a rank dies with it)
 RANKS_FROM_SLURM_ENV = "CPT_RANKS_FROM_SLURM"  # "1": take rank/world/master from srun's variables
 LAUNCH_DIR = "launch"  # inside the run's output directory: spec.json, result-<rank>.json
 SPEC_FILE = "spec.json"
+RANK_PROGRAM = "pipeline.train.worker"  # each rank runs python -m RANK_PROGRAM <spec.json>
+PREEMPTION_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+
+class TrainingPreempted(CptError):
+    """Training stopped on a signal after saving a checkpoint; rerunning the same command resumes."""
+
+    manifest_status = "preempted"
+
+    def __init__(self, signum: int, iteration: int, checkpoint):
+        self.signum, self.iteration, self.checkpoint = signum, iteration, checkpoint
+        self.exit_code = 128 + signum  # what a process killed by the signal would report
+        super().__init__(f"training stopped by {signal.Signals(signum).name} after step {iteration}; "
+                         f"checkpoint saved to {checkpoint}; rerun the same command to resume")
+
+
 _CONFIG_TYPES = {"model_cfg": "ModelConfig", "train_cfg": "TrainConfig", "schedule_cfg": "ScheduleConfig",
                  "precision_cfg": "PrecisionConfig"}
 
