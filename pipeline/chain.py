@@ -34,13 +34,19 @@ def log(stage: str, msg: str) -> None:
 
 
 class Chain:
-    def __init__(self, cfg: CptConfig, *, forced: tuple[str, ...] = ()):
-        """``cfg``: a validated config; the chain runs :func:`~pipeline.resolve.resolve` of it."""
+    def __init__(self, cfg: CptConfig, *, forced: tuple[str, ...] = (), plan_only: bool = False,
+                 package_root: Path | None = None):
+        """``cfg``: a validated config; the chain runs :func:`~pipeline.resolve.resolve` of it.
+        ``plan_only``: compute every stage's fingerprint and whether it is a cache hit, running nothing
+        (the artifacts are placeholders with ``manifest["planned"]``). ``package_root``: the code to
+        fingerprint (a copy in tests; default: this package)."""
         self.cfg = cfg = resolve(cfg)
         if cfg.base_model.hf:
             log("hf_import", f"model from {cfg.base_model.hf}/config.json ({cfg.model.name}: {cfg.model.num_layers} "
                 f"layers, hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}")
-        self.registry = Registry(cfg.workdir)
+        self.registry = Registry(cfg.workdir, code_mode=cfg.code_version,
+                                 **({"package_root": package_root} if package_root else {}))
+        self.plan_only = plan_only
         self.executor = executor_for(cfg.cluster)  # where stages run: in no fingerprint, in no stage's closure
         self.forced = set(forced)
         self._done: dict[str, Artifact] = {}
@@ -50,6 +56,12 @@ class Chain:
         return dict(self._done)
 
     def _run(self, stage: str, fn, *, config: StageConfig, inputs: dict, workers: int | None = None) -> Artifact:
+        if stage not in self._done and self.plan_only:
+            if not isinstance(config, StageConfig):
+                config = StageConfig(**config)
+            fp, _, _, _ = self.registry.fingerprint_for(stage, fn, config=config, inputs=inputs)
+            hit = self.registry.lookup(stage, fp)
+            self._done[stage] = hit or Artifact(stage, fp, self.registry.stage_dir(stage, fp), {"planned": True})
         if stage not in self._done:
             runtime = Runtime(progress=self.cfg.progress, executor=self.executor, workers=workers)
             self._done[stage] = self.registry.run(stage, fn, config=config, inputs=inputs,

@@ -27,6 +27,7 @@ class CodeVersion:
     digest: str  # hash of every module file's path and contents
     modules: tuple[str, ...]  # the module files, relative to the package root's parent ("pipeline/x.py")
     distributions: dict[str, str] = field(default_factory=dict)  # third-party distribution -> version
+    module_digests: dict[str, str] = field(default_factory=dict)  # module file -> sha256 of it (``cpt runs --why``)
 
 
 def module_file(name: str, root: Path = PACKAGE_DIR) -> Path | None:
@@ -128,9 +129,25 @@ def code_version(entry: str, root: Path = PACKAGE_DIR) -> CodeVersion:
     """The :class:`CodeVersion` of the stage whose entry module is ``entry`` (``pipeline.dedup.stage``)."""
     files, third_party = closure(entry, root)
     h = hashlib.sha256()
-    names = []
+    digests = {}
     for f in files:
         name = str(f.relative_to(root.parent)) if f.is_relative_to(root.parent) else f.name
-        names.append(name)
-        h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return CodeVersion(h.hexdigest()[:12], tuple(names), distribution_versions(third_party))
+        data = f.read_bytes()
+        digests[name] = hashlib.sha256(data).hexdigest()[:12]
+        h.update(name.encode() + b"\0" + data + b"\0")
+    return CodeVersion(h.hexdigest()[:12], tuple(digests), distribution_versions(third_party), digests)
+
+
+def declared_output_version(entry: str, function: str, root: Path = PACKAGE_DIR) -> int | None:
+    """The ``N`` of ``@output_version(N)`` on ``function`` in module ``entry``, read from its source under
+    ``root`` (as the closure is), or None when it declares none."""
+    f = module_file(entry, root)
+    if f is None:
+        return None
+    for node in ast.parse(f.read_bytes()).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            for d in node.decorator_list:
+                if (isinstance(d, ast.Call) and getattr(d.func, "id", getattr(d.func, "attr", None)) == "output_version"
+                        and d.args and isinstance(d.args[0], ast.Constant)):
+                    return int(d.args[0].value)
+    return None

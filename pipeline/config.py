@@ -631,6 +631,10 @@ class CptConfig:
     workdir: str = "cpt_work"
     force: bool = False  # rerun the selected stage even on a cache hit
     progress: bool = True
+    # What stands for a stage's code in its fingerprint: "declared", the version the stage declares for its
+    # output (an upgrade that changes no output keeps every cache; CI checks the outputs against it), or
+    # "closure", the digest of every module it imports (for editing cpt in a checkout: any edit reruns).
+    code_version: str = "declared"
     sample: SampleConfig = field(default_factory=SampleConfig)
     curate: CurateConfig = field(default_factory=CurateConfig)
     recipe: RecipeConfig = MISSING
@@ -647,6 +651,9 @@ class CptConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     ablate: AblateConfig = field(default_factory=AblateConfig)
+
+    def __post_init__(self):
+        _one_of(self.code_version, ("declared", "closure"), "code_version")
 
 
 def _fineweb2_resolver(key: str, languages=None):

@@ -26,13 +26,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional
 
 import pipeline
-from pipeline.codeversion import PACKAGE_DIR, CodeVersion, code_version
+from pipeline.codeversion import PACKAGE_DIR, CodeVersion, code_version, declared_output_version
 from pipeline.stage_config import StageConfig
 
 if TYPE_CHECKING:  # the stages get one; the registry only hands it over
     from pipeline.executor import Executor
 
 MANIFEST = "manifest.json"
+CODE_MODES = ("declared", "closure")
+
+
+def output_version(version: int):
+    """Declare the version of what a stage function writes: ``@output_version(2)``.
+
+    With ``code_version=declared`` (the default) this number, not the code's bytes, is the stage's code
+    in its fingerprint, so an upgrade of cpt that changes nothing a stage writes keeps every cache.
+    Bump it whenever the stage's output changes for the same config and inputs: CI runs every stage
+    on a fixed input and fails when the output's digest differs from the one recorded for this
+    version (``tests/stage_outputs.json``), so a stale cache cannot ship."""
+    def declare(fn):
+        fn.output_version = int(version)  # the registry reads it from the source (declared_output_version)
+        return fn
+
+    return declare
 
 
 def _now() -> str:
@@ -106,10 +122,34 @@ class Runtime:
 
 
 class Registry:
-    def __init__(self, workdir: str | Path, *, package_root: Path = PACKAGE_DIR):
-        """``package_root``: the project package whose sources are a stage's code (a copy in tests)."""
+    def __init__(self, workdir: str | Path, *, package_root: Path = PACKAGE_DIR, code_mode: str = "declared"):
+        """``package_root``: the project package whose sources are a stage's code (a copy in tests).
+        ``code_mode``: what stands for a stage's code in its fingerprint: ``declared``, its
+        :func:`output_version` (a stage that declares none: its closure); ``closure``, the digest of every
+        project module it imports (for people editing cpt: any edit reruns what imports it)."""
+        if code_mode not in CODE_MODES:
+            raise ValueError(f"code_mode {code_mode!r} is not one of {', '.join(CODE_MODES)}")
         self.workdir = Path(workdir).resolve()
         self.package_root = Path(package_root)
+        self.code_mode = code_mode
+
+    def code_key(self, fn: Callable, code: CodeVersion, module: Optional[str] = None) -> str:
+        """What stands for ``fn``'s code in its fingerprint (see ``code_mode``). The declared version is
+        read from the stage module's source under ``package_root``, as its closure is."""
+        if self.code_mode == "declared":
+            declared = declared_output_version(module or fn.__module__, fn.__name__, self.package_root)
+            if declared is not None:
+                return f"output-v{declared}"
+        return code.digest
+
+    def fingerprint_for(self, stage: str, fn: Callable, *, config: StageConfig, inputs: dict[str, Artifact],
+                        module: Optional[str] = None) -> tuple[str, CodeVersion, str, dict[str, str]]:
+        """(the fingerprint ``run`` would give, the stage's code, what stands for it in the fingerprint,
+        its input refs), running nothing."""
+        code = code_version(module or fn.__module__, self.package_root)
+        input_fps = {name: art.ref for name, art in sorted(inputs.items())}
+        key = self.code_key(fn, code, module)
+        return fingerprint(stage, config.to_dict(), input_fps, key, code.distributions), code, key, input_fps
 
     def stage_dir(self, stage: str, fp: str) -> Path:
         return self.workdir / stage / fp
@@ -140,12 +180,10 @@ class Registry:
         import closure is its code (default: the module defining ``fn``)."""
         if not isinstance(config, StageConfig):
             config = StageConfig(**config)
-        code = code_version(module or fn.__module__, self.package_root)
-        input_fps = {name: art.ref for name, art in sorted(inputs.items())}
-        fp = fingerprint(stage, config.to_dict(), input_fps, code.digest, code.distributions)
+        fp, code, key, input_fps = self.fingerprint_for(stage, fn, config=config, inputs=inputs, module=module)
         with self._exclusive(stage, fp):
             return self._run_locked(stage, fp, fn, config=config, inputs=inputs, input_fps=input_fps,
-                                    code=code, force=force, runtime=runtime)
+                                    code=code, code_key=key, force=force, runtime=runtime)
 
     @contextlib.contextmanager
     def _exclusive(self, stage: str, fp: str) -> Iterator[None]:
@@ -164,7 +202,7 @@ class Registry:
             yield
 
     def _run_locked(self, stage: str, fp: str, fn, *, config: StageConfig, inputs: dict, input_fps: dict,
-                    code: CodeVersion, force: bool, runtime: Runtime) -> Artifact:
+                    code: CodeVersion, code_key: str, force: bool, runtime: Runtime) -> Artifact:
         final = self.stage_dir(stage, fp)
         if not force and (hit := self.lookup(stage, fp)):
             print(f"[{stage}] cache hit {fp} (completed {hit.manifest.get('finished_at', '?')}); skipped",
@@ -180,8 +218,11 @@ class Registry:
             "fingerprint": fp,
             "config": config.to_dict(),
             "inputs": input_fps,
+            "code_mode": self.code_mode,
+            "code_key": code_key,
             "code_version": code.digest,
             "code_modules": list(code.modules),
+            "code_module_digests": code.module_digests,
             "library_versions": code.distributions,
             "cpt_version": pipeline.__version__,
             "host": socket.gethostname(),

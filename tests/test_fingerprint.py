@@ -96,7 +96,7 @@ def test_editing_a_shared_module_reruns_the_stage_and_an_unrelated_one_does_not(
     from pipeline.registry import Artifact, Runtime
 
     root = copy_package(tmp_path)
-    reg = Registry(tmp_path / "work", package_root=root)
+    reg = Registry(tmp_path / "work", package_root=root, code_mode="closure")
     inputs = {"curate": Artifact("curate", "test", curated, {"stats": {"dump": "D1"}})}
     config = {"dedup": DedupConfig(method="none", exact=True)}
 

@@ -15,6 +15,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers import ParquetWriter
 
+EXTRACTED_TEXT_DIR = "text"  # where extraction writes the documents with text (Parquet), which curation reads
 TALLY_PREFIX = "📊 tally: "
 
 
@@ -65,3 +66,11 @@ def tally_by_dump(step: dict) -> dict[str, dict[str, int]]:
         total = value.get("total", 0) if isinstance(value, dict) else value
         out.setdefault(dump, {"docs": 0, "words": 0, "chars": 0})[measure] = int(total)
     return out
+
+
+def with_tallies(reader, steps: list[tuple[str, object]], writer) -> list:
+    """reader -> tally -> (step -> tally) for each step -> writer: every step's documents in and out, by dump."""
+    pipeline = [reader, DumpTally("read")]
+    for key, step in steps:
+        pipeline += [step, DumpTally(key)]
+    return pipeline + [writer]

@@ -8,18 +8,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipeline import inputs as inputs_mod
-from pipeline.curate.accounting import DumpTally
+from pipeline.curate.accounting import EXTRACTED_TEXT_DIR, with_tallies
 from pipeline.curate.funnel import build_funnel, write_funnel_parquet
 from pipeline.curate.extract_steps import extract_steps
 from pipeline.errors import InputError
 from pipeline.executor import Job
-from pipeline.registry import StageContext
+from pipeline.registry import StageContext, output_version
 from pipeline.stage_config import StageConfig
 
 if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
     from pipeline.config import InputConfig
 
-TEXT_DIR = "text"
+TEXT_DIR = EXTRACTED_TEXT_DIR
 
 
 def resolve_inputs(cfg: InputConfig, sample) -> tuple[list, str, str]:
@@ -55,13 +55,7 @@ def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int, http_
     return ParquetReader(**common)
 
 
-def with_tallies(reader, steps: list[tuple[str, object]], writer) -> list:
-    pipeline = [reader, DumpTally("read")]
-    for key, step in steps:
-        pipeline += [step, DumpTally(key)]
-    return pipeline + [writer]
-
-
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     from datatrove.pipeline.writers import ParquetWriter
 

@@ -5,18 +5,18 @@ Kept documents go to ``docs/``; a deterministic sample of each filter's rejects 
 
 from __future__ import annotations
 
-from pipeline.curate.accounting import SampledParquetWriter
-from pipeline.curate.extract import TEXT_DIR, with_tallies
+from pipeline.curate.accounting import EXTRACTED_TEXT_DIR, SampledParquetWriter, with_tallies
 from pipeline.curate.funnel import build_funnel, combine, write_funnel_parquet
 from pipeline.curate.filter_steps import filter_steps
 from pipeline.executor import Job
 from pipeline.errors import CptError
-from pipeline.registry import StageContext
+from pipeline.registry import StageContext, output_version
 from pipeline.stage_config import StageConfig
 
 DOCS_DIR = "docs"
 
 
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.writers import ParquetWriter
@@ -25,7 +25,7 @@ def run(ctx: StageContext) -> dict:
     # gopher_quality, c4, fineweb
     cfg: StageConfig = ctx.config
     extracted = ctx.inputs["extract"]
-    src = extracted.path / TEXT_DIR
+    src = extracted.path / EXTRACTED_TEXT_DIR
     files = sorted(src.glob("*.parquet"))
     if not files:
         raise CptError(f"curate: extraction kept no documents (see {extracted.path / 'logs'})")

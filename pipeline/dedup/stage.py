@@ -19,7 +19,7 @@ from pipeline.executor import Executor, Job, stat
 from pipeline.dedup.memory import GB, default_memory_limit
 from pipeline.dedup.passes import PassResult, _reader, _writer, exact_pass, minhash_config, minhash_pass
 from pipeline.errors import CptError
-from pipeline.registry import StageContext
+from pipeline.registry import StageContext, output_version
 
 if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
     from pipeline.config import DedupConfig
@@ -72,6 +72,7 @@ def copy_pass(executor: Executor, src: Path, dst: Path, prefix: str, logs: Path,
     return PassResult("none", n, 0, n, by_dump)
 
 
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     cfg: DedupConfig = ctx.config.dedup
     src = ctx.inputs["curate"].path / "docs"

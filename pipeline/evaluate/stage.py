@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.train.blend import load_blend
-from pipeline.registry import StageContext
+from pipeline.registry import StageContext, output_version
 from pipeline.stage_config import StageConfig
 from pipeline.train.stage import checkpoint_of
 
@@ -20,6 +20,7 @@ def check_new_valid(prefix: str, vocab_size: int) -> Path:
     return path
 
 
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     from pipeline.train.loop import evaluate_loss
 

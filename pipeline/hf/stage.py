@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.registry import StageContext
+from pipeline.registry import StageContext, output_version
 
 IMPORTED_CHECKPOINT = "checkpoints/iter_0000000"  # inside the hf_import stage directory
 
 
+@output_version(1)
 def run_import(ctx: StageContext) -> dict:
     """The HF directory (input ``source``) as a cpt checkpoint; config: ``pad_vocab_multiple``, ``seq_length``."""
     from pipeline.hf.convert import import_hf
@@ -24,6 +25,7 @@ def run_import(ctx: StageContext) -> dict:
             "checkpoint": IMPORTED_CHECKPOINT}
 
 
+@output_version(1)
 def run_export(ctx: StageContext) -> dict:
     """The trained model as an HF directory ``<stage>/hf/`` (``export.hf=true``); config: ``tokenizer_path``
     (shipped with it) and ``tokenizer_file`` (its sha256)."""

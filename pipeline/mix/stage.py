@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pipeline import assets
 from pipeline.mix import realize
 from pipeline.errors import ConfigError
-from pipeline.registry import StageContext, write_json_atomic
+from pipeline.registry import StageContext, output_version, write_json_atomic
 from pipeline.tokenize import indexed
 from pipeline.train.blend import BLEND
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the sc
 
 
 
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     cfg: MixConfig = ctx.config.mix
     budget = ctx.config.budget  # {"num_samples", "seq_length", "seed"}: what training will draw

@@ -7,7 +7,7 @@ import html
 import json
 from pathlib import Path
 
-from pipeline.registry import StageContext, write_json_atomic
+from pipeline.registry import StageContext, output_version, write_json_atomic
 from pipeline.report import plots
 
 
@@ -56,6 +56,7 @@ def html_table(header: list[str], rows: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     ins = {name: art.stats for name, art in ctx.inputs.items()}
     out = ctx.out_dir

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline.registry import StageContext
+from pipeline.registry import StageContext, output_version
 
 if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
     from pipeline.config import SampleConfig
 
 
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     from pipeline.sample.generate import generate_sample
 

@@ -12,7 +12,7 @@ from pipeline import assets
 from pipeline import inputs as inputs_mod
 from pipeline.executor import Executor, Job, stat
 from pipeline.errors import ConfigError, CptError
-from pipeline.registry import StageContext
+from pipeline.registry import StageContext, output_version
 from pipeline.tokenize import indexed
 
 if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
@@ -67,6 +67,7 @@ def tokenize(executor: Executor, reader, cfg: TokenizerConfig, out_dir: Path, *,
             "wall_s": round(wall, 3), "tokens_per_s_per_core": round(tokens / tok_time, 1) if tok_time else None}
 
 
+@output_version(1)
 def run(ctx: StageContext) -> dict:
     """New data: the deduplicated Parquet documents."""
     from datatrove.pipeline.readers import ParquetReader
@@ -81,6 +82,7 @@ def run(ctx: StageContext) -> dict:
     return stats
 
 
+@output_version(1)
 def run_replay(ctx: StageContext) -> dict:
     """Replay source: the original pretraining documents, tokenized, with a held-out split."""
     from datatrove.pipeline.readers import JsonlReader, ParquetReader

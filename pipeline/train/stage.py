@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
 from pipeline.train.blend import load_blend
-from pipeline.registry import Artifact, StageContext
+from pipeline.registry import Artifact, StageContext, output_version
 from pipeline.stage_config import StageConfig
 from pipeline.train.checkpoint_paths import read_meta, resolve_checkpoint
 
@@ -41,6 +41,7 @@ def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> Schedule
     return replace(schedule, peak_lr=float(peak))
 
 
+@output_version(1)
 def run_pretrain(ctx: StageContext) -> dict:
     """Make a base model: pretrain from scratch on the original corpus (the replay source's train
     split), so the embedded demo has something to continue from (config: :meth:`pipeline.chain.Chain.pretrain`)."""
@@ -51,6 +52,7 @@ def run_pretrain(ctx: StageContext) -> dict:
                   tokenizer_path=replay.stats["tokenizer"]["path"], init_from=None)
 
 
+@output_version(1)
 def run_cpt(ctx: StageContext) -> dict:
     """Continued pretraining: weights-only start from the base model, re-warmed schedule, mixed data
     (config: :meth:`pipeline.chain.Chain.train`)."""
