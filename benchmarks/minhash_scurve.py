@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the pair generator, tests/neardup.py
 
 
 def run_minhash(pairs, work: Path, tasks: int, impl: str) -> dict[int, bool]:
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
 
     from tqdm import tqdm
 
-    from pipeline.dedup.neardup import bucket_edges, bucket_of, generate_pairs, theoretical_flag_probability
+    from neardup import bucket_edges, bucket_of, generate_pairs, theoretical_flag_probability
 
     edges = bucket_edges(0.3, 1.0, 0.05)
     t0 = time.perf_counter()

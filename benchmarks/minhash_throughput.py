@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     from pipeline.curate.fast_filters import cache_stats, clear_caches
     from pipeline.dedup.fast_signature import FastMinhashDedupSignature
     from pipeline.dedup.passes import minhash_config
-    from pipeline.sample.generate import _english_article
+    from pipeline.sample.generate import english_article
 
     logger.remove()
     if args.input == "realistic":
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
         print("input: benchmarks/realistic_text.py, " + format_stats(vocab_stats(texts), len(texts)))
     else:
         rng = random.Random(0)
-        texts = ["\n\n".join(_english_article(rng)[1]) for _ in range(args.docs)]
+        texts = ["\n\n".join(english_article(rng)[1]) for _ in range(args.docs)]
     words = sum(len(t.split()) for t in texts) / len(texts)
     cfg = minhash_config(DedupConfig())  # FineWeb: 5-grams, 14 x 8, 64-bit sha1
     tmp = Path(tempfile.mkdtemp(prefix="cpt-mhbench-"))

@@ -34,12 +34,12 @@ def main(argv=None) -> int:
     from datatrove.utils.logging import logger
 
     from pipeline import assets
-    from pipeline.sample.generate import _english_article
+    from pipeline.sample.generate import english_article
     from pipeline.tokenize import indexed
 
     logger.remove()
     rng = random.Random(0)
-    texts = ["\n\n".join(_english_article(rng)[1]) for _ in range(args.docs)]
+    texts = ["\n\n".join(english_article(rng)[1]) for _ in range(args.docs)]
     chars = sum(map(len, texts))
     tok_path = str(assets.resolve_path(args.tokenizer))
     with tempfile.TemporaryDirectory(prefix="cpt-tokbench-") as tmp:

@@ -50,9 +50,10 @@ def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     return h.hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    st = path.stat()
-    return _sha256_cached(str(path), st.st_size, st.st_mtime_ns)
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes, cached per (path, size, mtime): the project's one file-hash helper."""
+    st = os.stat(path)
+    return _sha256_cached(os.fspath(path), st.st_size, st.st_mtime_ns)
 
 
 def verify(asset: Asset) -> Path:

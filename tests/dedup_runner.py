@@ -25,10 +25,10 @@ def write_curated(root: Path, rows: list[dict], files: int) -> Path:
 
 
 def articles(n: int, seed: int = 0) -> list[str]:
-    from pipeline.sample.generate import _english_article
+    from pipeline.sample.generate import english_article
 
     rng = random.Random(seed)
-    return ["\n\n".join(_english_article(rng)[1]) for _ in range(n)]
+    return ["\n\n".join(english_article(rng)[1]) for _ in range(n)]
 
 
 def run_dedup(root: Path, overrides: dict, single_dump=None):

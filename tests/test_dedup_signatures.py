@@ -10,10 +10,10 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignatur
 from datatrove.utils.hashing import HashConfig
 
 from pipeline.dedup.fast_signature import FastMinhashDedupSignature
-from pipeline.dedup.neardup import datatrove_jaccard, make_pair, theoretical_flag_probability
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dedup_runner import articles  # noqa: E402
+from neardup import datatrove_jaccard, make_pair, theoretical_flag_probability  # noqa: E402
 
 TRICKY = [
     "Don't stop: it's 9:45 on Monday, 3 March 2024 — café, naïve, Ångström, résumé!",

@@ -1,7 +1,7 @@
 """Non-English recipes: the language reaches every filter, with FineWeb-2's settings for it.
 
 Real datatrove steps built by ``filter_steps`` (lid.176 language ID included) over the project's generated
-multilingual test set (:mod:`pipeline.sample.multilingual`: good articles and junk pages in English, German,
+multilingual test set (``tests/multilingual.py``: good articles and junk pages in English, German,
 French, Spanish, Chinese and Japanese); configs composed by the real Hydra config tree.
 """
 
@@ -19,7 +19,7 @@ from pipeline import languages
 from pipeline.curate.fast_filters import FAST_FILTERS
 from pipeline.curate.filter_steps import filter_steps
 from pipeline.errors import ConfigError, CptError
-from pipeline.sample.multilingual import JUNK_KINDS, build_set
+from multilingual import JUNK_KINDS, build_set
 
 STOCK = (GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter)
 KEY = "recipe.filters.language.languages"

@@ -134,7 +134,7 @@ def test_warc_readable_by_datatrove(small):
 # ----------------------------------------------------------------------------- real filters
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # tldextract's registered_domain, used by datatrove
 def test_real_filter_chain(tmp_path):
-    from pipeline.sample.check import KEPT, run_check
+    from sample_check import KEPT, run_check
 
     rep = run_check(tmp_path, seed=1234, web_pages=60, original_docs=30)
     assert rep.kept_rate("article") >= 0.9, rep.table()

@@ -131,9 +131,9 @@ def import_hf(src: str | Path, dest: str | Path, *, pad_vocab_multiple: int = 1,
                    "max_position_embeddings": info.max_position_embeddings},
         }
         if tok_vocab is not None:
-            from pipeline.train.data import file_sha256
+            from pipeline.assets import sha256_file
 
-            meta.update(tokenizer_sha256=file_sha256(tokenizer), tokenizer_dir=TOKENIZER_DIR)
+            meta.update(tokenizer_sha256=sha256_file(tokenizer), tokenizer_dir=TOKENIZER_DIR)
         save_weights(dest, model, meta)
     (dest / "hf_config.json").write_text(json.dumps(hf_cfg, indent=2))
     (dest / "model.yaml").write_text(yaml.safe_dump(meta["model"], sort_keys=False))

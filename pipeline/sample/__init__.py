@@ -1,8 +1,9 @@
 """The embedded synthetic sample: a small Common-Crawl-style WARC (planetary-science articles plus crawl
 junk) and an "original pretraining" corpus from another domain, generated deterministically offline.
 
-See :func:`pipeline.sample.generate.generate_sample`, the dev check ``python -m pipeline.sample.check``
-and the tokenizer trainer ``python -m pipeline.sample.train_tokenizer``.
+See :func:`pipeline.sample.generate.generate_sample` and the tokenizer trainer
+``python -m pipeline.sample.train_tokenizer`` (the dev check of the real filter chain on a generated sample is
+``python tests/sample_check.py``).
 """
 
 __all__ = ["KINDS", "generate_sample"]

@@ -327,7 +327,9 @@ def _random_date(rng: random.Random, lo: int = 2019, hi: int = 2026) -> dt.date:
     return dt.date(rng.randint(lo, hi), rng.randint(1, 12), rng.randint(1, 28))
 
 
-def _english_article(rng: random.Random, short: bool = False) -> tuple[str, list[str], str, dt.date]:
+def english_article(rng: random.Random, short: bool = False) -> tuple[str, list[str], str, dt.date]:
+    """One English planetary-science article of the sample: ``(title, paragraphs, author, published)``
+    (``short``: one paragraph of a sentence or two). Also the article text of the tests' dedup fixtures."""
     g = vocab_astro.GRAMMAR
     ctx = vocab_astro.make_context(rng)
     title = capitalize_first(g.fill(rng.choice(g.titles), rng, ctx))
@@ -435,7 +437,7 @@ def build_sample(
     for kind in order:
         if kind in ("article", "url_blocked", "short"):
             site = rng.choice(BLOCKED_SITES if kind == "url_blocked" else EN_SITES)
-            title, paragraphs, author, published = _english_article(rng, short=kind == "short")
+            title, paragraphs, author, published = english_article(rng, short=kind == "short")
             page = Page(kind, urls.make(site, title), site, "", title, paragraphs, "en", author=author,
                         published=published)
             page.html = render_article(site, title, author, published, paragraphs, rng.sample(headlines, 4))

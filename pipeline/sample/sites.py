@@ -68,8 +68,6 @@ MIRROR_SITES = [
     Site("mirror.astro-feeds.net", "Astro Feeds", "en", ("feed", "items")),
 ]
 
-ALL_SITES = EN_SITES + [s for v in FOREIGN_SITES.values() for s in v] + SPAM_SITES + BLOCKED_SITES + MIRROR_SITES
-
 NAV = {
     "en": ["Home", "News", "Missions", "Planets", "Night Sky", "Features", "About", "Contact"],
     "fr": ["Accueil", "Actualités", "Missions", "Planètes", "Le ciel ce mois-ci", "À propos", "Contact"],

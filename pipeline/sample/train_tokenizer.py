@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import pathlib
 import tempfile
 from typing import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+from pipeline.assets import sha256_file
 
 EOS_TOKEN = "<|endoftext|>"
 PAD_TOKEN = "<|pad|>"
@@ -54,10 +55,6 @@ def sample_training_texts(seed: int = SAMPLE_SEED) -> list[str]:
             original = [json.loads(line)["text"] for line in f]
     articles = list(build_sample(seed=seed).article_texts())
     return articles + original
-
-
-def sha256_file(path: pathlib.Path) -> str:
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> str:

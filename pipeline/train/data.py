@@ -12,7 +12,6 @@ the run's output directory.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -21,17 +20,10 @@ from megatron.core.datasets.blended_megatron_dataset_builder import BlendedMegat
 from megatron.core.datasets.gpt_dataset import GPTDataset, GPTDatasetConfig
 from megatron.core.tokenizers import MegatronTokenizerBase
 
+from pipeline.assets import sha256_file
 from pipeline.errors import ConfigError, InputError
 
 DEFAULT_EOS = "<|endoftext|>"
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def tokenizer_vocab_size(path: str | Path) -> int:
@@ -63,7 +55,7 @@ class HFTokenizer(MegatronTokenizerBase):
         if eod is None:
             raise ConfigError(f"invalid value for 'tokenizer.eos_token': {eos_token!r} is not in {path}")
         self._eod = eod
-        self.sha256 = file_sha256(path)
+        self.sha256 = sha256_file(path)
         self.unique_identifiers = {"class": type(self).__name__, "sha256": self.sha256, "eod": eod}
 
     @property

@@ -1,8 +1,10 @@
 """Dev check: run the REAL datatrove filter chain on a generated sample and report, per page kind, how
 many pages survive and which step removed the others.
 
-    python -m pipeline.sample.check                      # seeds 1234 and 7, default size
-    python -m pipeline.sample.check --seed 1234 --web-pages 120 --original-docs 200
+    python tests/sample_check.py                      # seeds 1234 and 7, default size
+    python tests/sample_check.py --seed 1234 --web-pages 120 --original-docs 200
+
+A test fixture (``tests/test_sample.py`` runs it small), not part of the ``pipeline`` package.
 
 Chain (in process, no executor, no network):
 WarcReader -> URLFilter -> Trafilatura(favour_precision=True, timeout=10) -> LanguageFilter(["en"], 0.65)
@@ -29,7 +31,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from pipeline.sample.generate import KINDS, generate_sample, jaccard5
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from pipeline.sample.generate import KINDS, generate_sample, jaccard5  # noqa: E402
 
 STAGES = ("url", "extract", "language", "gopher_rep", "gopher_qual", "c4", "fineweb")
 KEPT = "kept"

@@ -1,5 +1,6 @@
 """Near-duplicate document pairs at a controlled 5-gram Jaccard similarity, from the project's own
-generated text (the embedded sample's article grammar). Used to measure MinHash's S-curve.
+generated text (the embedded sample's article grammar). Used to measure MinHash's S-curve
+(``tests/test_dedup_signatures.py``, ``benchmarks/minhash_scurve.py``).
 
 A pair is a generated article ``a`` and a copy ``b`` in which ``r`` words, spaced at least ``n`` words
 apart, are replaced by fresh made-up words. Each replacement removes ``n`` of ``a``'s shingles from
@@ -14,7 +15,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from pipeline.sample.generate import _english_article
+from pipeline.sample.generate import english_article
 
 
 @dataclass
@@ -34,7 +35,7 @@ def theoretical_flag_probability(j: float, bands: int = 14, rows: int = 8) -> fl
 def _article(rng: random.Random, min_words: int) -> list[str]:
     words: list[str] = []
     while len(words) < min_words:
-        _, paragraphs, _, _ = _english_article(rng)
+        _, paragraphs, _, _ = english_article(rng)
         words.extend(" ".join(paragraphs).split())
     return words[: min_words + rng.randint(0, min_words // 2)]
 
