@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     from datatrove.utils.logging import logger
 
     from pipeline.config import DedupConfig
-    from pipeline.curate.fast_filters import cache_stats, clear_caches
+    from pipeline.curate.word_split import cache_stats, clear_caches
     from pipeline.dedup.fast_signature import FastMinhashDedupSignature
     from pipeline.dedup.passes import minhash_config
     from pipeline.sample.generate import english_article

@@ -24,7 +24,7 @@ from datatrove.pipeline.filters import (
 from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate
 from datatrove.utils.text import split_into_sentences, split_into_words
 
-from pipeline.curate import fast_filters
+from pipeline.curate import fast_filters, word_split
 from pipeline.curate.fast_filters import (
     FAST_FILTERS,
     FastC4QualityFilter,
@@ -32,6 +32,7 @@ from pipeline.curate.fast_filters import (
     FastGopherQualityFilter,
     FastGopherRepetitionFilter,
 )
+from pipeline.curate.ngram_repeats import RepeatedNgrams
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,7 +118,7 @@ def test_same_decisions_on_sample(sample_docs):
                       "line-filter-too_few_words", "line-kept"):
         assert line_stat in c4_stats
 
-    counts = fast_filters.split_counts()
+    counts = word_split.split_counts()
     assert counts["fast"] > 10 * counts["stock"]  # the chunk cache did the work...
     assert counts["stock"] >= 1  # ...and the fall-backs (IS_ALPHA, cross-chunk special cases) were taken
 
@@ -200,7 +201,7 @@ def test_same_decisions_on_edge_cases(config):
 
 
 def test_word_and_sentence_splitting_matches_spacy():
-    splitter = fast_filters._splitter(GopherQualityFilter().language)
+    splitter = word_split.word_splitter(GopherQualityFilter().language)
     assert splitter.fast
     texts = _edge_texts()
     rng = random.Random(11)
@@ -225,7 +226,7 @@ def test_repeated_ngrams_match_datatrove():
         words = [rng.choice(alphabet) for _ in range(rng.randint(0, 80))]
         if words and rng.random() < 0.4:
             words = words + words[: rng.randint(1, len(words))] * 2
-        repeats = fast_filters._RepeatedNgrams(words)
+        repeats = RepeatedNgrams(words)
         for n in range(1, 12):
             assert repeats.chars(n, 10**9, 1.0) == find_all_duplicate(words, n), (words, n)
 

@@ -31,11 +31,12 @@ def touch(path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- the import closure
-def test_dedup_closure_includes_the_shared_fast_filters():
+def test_dedup_closure_includes_the_shared_word_split():
     files, third_party = closure("pipeline.dedup.stage")
     names = rel(files, PACKAGE_DIR)
     assert {"pipeline/__init__.py", "pipeline/dedup/__init__.py", "pipeline/dedup/stage.py",
-            "pipeline/dedup/fast_signature.py", "pipeline/curate/fast_filters.py"} <= names
+            "pipeline/dedup/fast_signature.py", "pipeline/curate/word_split.py"} <= names
+    assert "pipeline/curate/fast_filters.py" not in names  # dedup uses the word split, not the filters
     assert "pipeline/sample/generate.py" not in names and "pipeline/train/loop.py" not in names
     assert "datatrove" in third_party
 
@@ -89,7 +90,7 @@ def curated(tmp_path):
 
 def test_editing_a_shared_module_reruns_the_stage_and_an_unrelated_one_does_not(tmp_path, curated):
     """The real dedup stage, fingerprinted from a copy of the package: editing a module of another
-    stage is a cache hit; editing the curation fast filters (which dedup's signatures import) reruns it."""
+    stage is a cache hit; editing the curation word split (which dedup's signatures import) reruns it."""
     from pipeline.config import DedupConfig
     from pipeline.dedup import stage
     from pipeline.launch.executors import executor_for
@@ -105,12 +106,12 @@ def test_editing_a_shared_module_reruns_the_stage_and_an_unrelated_one_does_not(
 
     first = run()
     assert not first.cached and first.stats["kept"] == 6 and first.stats["removed_duplicates"] == 2
-    assert "pipeline/curate/fast_filters.py" in first.manifest["code_modules"]
+    assert "pipeline/curate/word_split.py" in first.manifest["code_modules"]
     assert "datatrove" in first.manifest["library_versions"]
     assert run().cached
     touch(root / "sample" / "generate.py")  # another stage's module
     assert run().cached
-    touch(root / "curate" / "fast_filters.py")  # shared: dedup's fast signatures use its word split
+    touch(root / "curate" / "word_split.py")  # shared: dedup's fast signatures use the filters' word split
     again = run()
     assert not again.cached and again.fingerprint != first.fingerprint
     assert run().cached

@@ -19,7 +19,7 @@ from datatrove.pipeline.filters import (
 )
 from datatrove.utils.text import split_into_sentences, split_into_words
 
-from pipeline.curate import fast_filters
+from pipeline.curate import fast_filters, word_split
 from pipeline.curate.fast_filters import FAST_FILTERS
 from test_fast_filters import _outcome
 
@@ -75,19 +75,19 @@ def test_fast_chain_decides_as_stock_on_realistic_docs():
     dropping = {key for row, _ in stock for key, res in zip(bench.FILTER_KEYS, row) if res is not True}
     assert len(dropping) >= 3, dropping  # the input makes the filters work, not only keep
     assert any(text is not None for _, text in stock)
-    st = fast_filters.cache_stats()
+    st = word_split.cache_stats()
     assert st["misses"] > 5_000 and st["python"] > st["spacy"]  # new chunks all the time, mostly replayed
     assert 0.5 < st["hit_rate"] < 0.99
 
 
 def test_tiny_lru_cache_evicts_and_still_decides_as_stock():
-    sp = fast_filters._splitter(GopherQualityFilter().language)
+    sp = word_split.word_splitter(GopherQualityFilter().language)
     saved = sp.max_chunks
     try:
         sp.max_chunks = 300
         fast_filters.clear_caches()
         _compare_chain(realistic_text.realistic_docs(60, seed=4) + bench.adversarial_docs()[:30])
-        st = fast_filters.cache_stats()
+        st = word_split.cache_stats()
         assert st["evictions"] > 5_000 and st["size"] <= 300 + 1
     finally:
         sp.max_chunks = saved
@@ -132,7 +132,7 @@ def _foreign_docs(lang: str, n: int, seed: int) -> list[str]:
 def test_fast_filters_decide_as_stock_on_german_and_french(lang):
     texts = _foreign_docs(lang, 70, seed=7)
     fast_filters.clear_caches()
-    sp = fast_filters._splitter(lang)
+    sp = word_split.word_splitter(lang)
     assert sp.fast  # spaCy's standard tokenizer for these: the cached path, not only the fall-back
     outcomes = set()
     for stock_cls in STOCK:
@@ -154,8 +154,8 @@ def test_fast_filters_decide_as_stock_on_german_and_french(lang):
         for line in text.splitlines():
             if line.strip():
                 assert sp.count_sentences(line) == len(split_into_sentences(line, lang)), line
-    assert fast_filters.split_counts(lang)["fast"] > 0
-    assert fast_filters.cache_stats(lang)["python"] > 1000  # the Python replay of spaCy's rules did the work
+    assert word_split.split_counts(lang)["fast"] > 0
+    assert word_split.cache_stats(lang)["python"] > 1000  # the Python replay of spaCy's rules did the work
 
 
 @pytest.mark.parametrize("lang", ["de", "fr", "es", "it", "nl", "pl", "pt", "ru", "zh", "ja", "deu", "eng_Latn"])

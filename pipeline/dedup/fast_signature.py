@@ -4,7 +4,7 @@ Where the stock ``MinhashDedupSignature`` spends its time (``benchmarks/minhash_
 of it in spaCy, which tokenizes every simplified text from scratch; then the text normalization's
 per-character diacritics pass, and hashing the " "-joined n-grams one Python call each. Here:
 
-* **Words**: the curation chain's exact, chunk-cached split (``pipeline.curate.fast_filters``): each
+* **Words**: the curation chain's exact, chunk-cached split (``pipeline.curate.word_split``): each
   distinct whitespace-delimited chunk is tokenized once per process (spaCy's own affix rules, replayed
   in Python where spaCy's special cases cannot be involved, else spaCy itself), kept in a bounded LRU
   cache, and texts where spaCy could behave differently across chunks fall back to datatrove's own
@@ -43,7 +43,7 @@ from datatrove.utils.text import (
     simplify_text,
 )
 
-from pipeline.curate.fast_filters import _splitter
+from pipeline.curate.word_split import word_splitter
 
 _NORM_FIELDS = {"lowercase", "norm_numbers", "norm_weekdays", "norm_monthnames", "remove_punctuation",
                 "norm_whitespace", "norm_unicode_diacritics"}
@@ -87,7 +87,7 @@ class FastMinhashDedupSignature(MinhashDedupSignature):
 
     def get_shingles(self, text: str) -> np.ndarray:
         simplified = simplify(text, self.config.norm_config)
-        words, _ = _splitter(self.language).words(simplified)
+        words, _ = word_splitter(self.language).words(simplified)
         n = self.config.n_grams
         n_grams = len(words) - n + 1
         if n <= 0 or n_grams <= 0:  # datatrove's ngrams() gives nothing (or, n <= 0, something odd)
