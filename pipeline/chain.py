@@ -59,9 +59,12 @@ class Chain:
         if stage not in self._done and self.plan_only:
             if not isinstance(config, StageConfig):
                 config = StageConfig(**config)
-            fp, _, _, _ = self.registry.fingerprint_for(stage, fn, config=config, inputs=inputs)
+            fp, code, key, input_fps = self.registry.fingerprint_for(stage, fn, config=config, inputs=inputs)
+            planned = {"planned": True, "stage": stage, "fingerprint": fp, "config": config.to_dict(),
+                       "inputs": input_fps, "code_key": key, "code_module_digests": code.module_digests,
+                       "library_versions": code.distributions}
             hit = self.registry.lookup(stage, fp)
-            self._done[stage] = hit or Artifact(stage, fp, self.registry.stage_dir(stage, fp), {"planned": True})
+            self._done[stage] = hit or Artifact(stage, fp, self.registry.stage_dir(stage, fp), planned)
         if stage not in self._done:
             runtime = Runtime(progress=self.cfg.progress, executor=self.executor, workers=workers)
             self._done[stage] = self.registry.run(stage, fn, config=config, inputs=inputs,

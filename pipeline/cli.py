@@ -20,7 +20,7 @@ STAGE_COMMANDS = ("sample", "extract", "curate", "dedup", "tokenize", "replay", 
 COMMANDS = {
     "run": "the whole chain (default: the embedded sample, on CPU)",
     **{s: f"the {s} stage (and whatever it needs that is not cached)" for s in STAGE_COMMANDS},
-    "runs": "list stage runs in the workdir: status, timing, lineage",
+    "runs": "list stage runs in the workdir: status, timing, lineage; --why STAGE: what differs from its nearest earlier run",
     "status": "per stage run: Slurm/Ray tasks done/running/failed (failed ranks' logs), training job state",
     "doctor": "check versions, assets and checksums, GPU and TransformerEngine",
     "ablate": "filtering ablation: recipe/grid/replay/LR variants x seeds from one base -> one report",
@@ -200,6 +200,20 @@ def run_tool(command: str, args: list[str]) -> None:
     dispatch_or_fail(command, cfg)
 
 
+def why_command(args: list[str]) -> None:
+    """``cpt runs --why STAGE [overrides]``: what in the stage's fingerprint differs from its nearest earlier run."""
+    i = args.index("--why")
+    if i + 1 >= len(args) or args[i + 1].startswith("-") or "=" in args[i + 1]:
+        fail("cpt runs --why needs a stage: cpt runs --why curate [the run's overrides]")
+    stage, overrides = args[i + 1], args[:i] + args[i + 2:]
+    try:
+        from pipeline.why import explain
+
+        print(explain(compose_config(overrides), stage))
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+
+
 def dispatch_or_fail(command: str, cfg) -> Optional[int]:
     """Run ``command``; a CptError or Ctrl-C is one line and an exit code."""
     try:
@@ -333,6 +347,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         return ablate_command(rest)
     rest = ["force=true" if a == "--force" else a for a in rest]
     flags, overrides = split_args(rest)
+    if command == "runs" and "--why" in rest:
+        return why_command(rest)
     if command in TOOL_COMMANDS and not flags:
         return run_tool(command, rest)
     if not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):

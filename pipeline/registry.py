@@ -220,6 +220,7 @@ class Registry:
             "inputs": input_fps,
             "code_mode": self.code_mode,
             "code_key": code_key,
+            "output_version": declared_output_version(fn.__module__, fn.__name__, self.package_root),
             "code_version": code.digest,
             "code_modules": list(code.modules),
             "code_module_digests": code.module_digests,

@@ -152,6 +152,47 @@ def test_per_dump_funnel_parquet(e2e):
     assert {p.name for p in rejects.iterdir()} <= {"language", "gopher_repetition", "gopher_quality", "c4", "fineweb"}
 
 
+def test_runs_why_names_what_differs(e2e):
+    """``cpt runs --why``: a cache hit says so; a changed filter threshold is named with both values."""
+    from conftest import run_cpt
+
+    cwd, _, _ = e2e
+    hit = run_cpt("runs", "--why", "extract", *REDUCED, cwd=cwd)
+    assert hit.returncode == 0 and "cache hit" in hit.stdout, hit.stdout + hit.stderr[-2000:]
+    r = run_cpt("runs", "--why", "curate", *REDUCED, "recipe.filters.fineweb.short_line_thr=0.5", cwd=cwd)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "would run" in r.stdout and re.search(r"config\s+fineweb\.short_line_thr: 0\.67 -> 0\.5", r.stdout), r.stdout
+    assert "inputs" not in r.stdout.split("What differs:")[1] and "code" not in r.stdout.split("What differs:")[1]
+    downstream = run_cpt("runs", "--why", "dedup", *REDUCED, "recipe.filters.fineweb.short_line_thr=0.5", cwd=cwd)
+    assert re.search(r"inputs\s+curate: curate/\w+ -> curate/\w+", downstream.stdout), downstream.stdout
+    bad = run_cpt("runs", "--why", "nosuchstage", cwd=cwd)
+    assert bad.returncode != 0 and "unknown stage 'nosuchstage'" in bad.stderr
+
+
+def test_every_stage_output_matches_its_declared_version(e2e):
+    """What each stage wrote has the digest recorded for the output version it declares: a change of
+    output without a version bump fails here (so a stale cache cannot ship)."""
+    import os
+
+    from output_digest import load_record, save_record, stage_digest
+
+    cwd, _, _ = e2e
+    record, recording = load_record(), os.environ.get("CPT_RECORD_STAGE_OUTPUTS") == "1"
+    problems = []
+    for stage, m in sorted(manifests(cwd).items()):
+        version = str(m["output_version"])
+        digest = stage_digest(stage, cwd / "work" / stage / m["fingerprint"])
+        if recording:
+            record.setdefault(stage, {})[version] = digest
+        elif record.get(stage, {}).get(version) != digest:
+            problems.append(f"{stage}: output digest {digest}, recorded for output_version {version}: "
+                            f"{record.get(stage, {}).get(version)}")
+    if recording:
+        save_record(record)
+    assert not problems, ("a stage's output changed without a new @output_version (bump it in the stage module, "
+                          "then CPT_RECORD_STAGE_OUTPUTS=1 pytest tests/test_e2e.py): " + "; ".join(problems))
+
+
 def test_filter_ablation_reuses_extraction(e2e):
     """Changing one filter reruns the filters only: extraction is a cache hit."""
     from conftest import run_cpt
