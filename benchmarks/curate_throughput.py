@@ -7,7 +7,7 @@
 The steps are the real datatrove steps that ``pipeline.curate.extract_steps`` and ``filter_steps`` make from the
 default recipe (URL filter, extraction, language ID, GopherRepetition, GopherQuality, C4, FineWeb; the
 fast filter subclasses unless ``--filters stock``), once per extractor (``recipe.extraction.extractor``).
-Input: ``--pages`` HTML pages from ``benchmarks/realistic_text.py`` (head, header and navigation,
+Input: ``--pages`` HTML pages from ``tests/realistic_text.py`` (head, header and navigation,
 breadcrumbs, an article with headings, paragraphs, lists and inline links, sidebar, footer, cookie
 banner, scripts) whose main text is open-vocabulary, web-like prose and page furniture.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # the realistic input, tests/realistic_text.py
 
 
 def make_steps(extractor: str, fast: bool, language: bool):
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     pages = realistic_html_pages(args.pages, args.seed)
     warm = realistic_html_pages(10, args.seed + 99)
     size = sum(len(p["html"].encode()) for p in pages) / len(pages)
-    print(f"input: {len(pages)} realistic HTML pages (benchmarks/realistic_text.py, seed {args.seed}), "
+    print(f"input: {len(pages)} realistic HTML pages (tests/realistic_text.py, seed {args.seed}), "
           f"{size / 1000:.1f} kB of HTML per page on average (made in {time.perf_counter() - t0:.1f} s)")
     print(f"filters: {args.filters}; language step: {'off' if args.no_language else 'on'}; single process")
     for extractor in args.extractors.split(","):

@@ -21,36 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the pair generator, tests/neardup.py
-
-
-def run_minhash(pairs, work: Path, tasks: int, impl: str) -> dict[int, bool]:
-    """Write the pairs as Parquet, dedup them, return {pair key: flagged}."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from pipeline.config import DedupConfig
-    from pipeline.dedup.memory import default_memory_limit
-    from pipeline.dedup.passes import minhash_pass
-    from pipeline.launch.executors import executor_for
-
-    src = work / "in"
-    src.mkdir(parents=True)
-    rows = [{"text": t, "id": f"{p.key}-{side}", "metadata": {"dump": "bench"}}
-            for p in pairs for side, t in (("a", p.a), ("b", p.b))]
-    per = math.ceil(len(rows) / tasks)
-    for k in range(tasks):
-        pq.write_table(pa.Table.from_pylist(rows[k * per:(k + 1) * per]), src / f"{k:03d}.parquet")
-    cfg = DedupConfig(tasks=tasks, signature_impl=impl)
-    minhash_pass(executor_for(None), src, work / "kept", work / "mh", "", cfg, tasks, tasks, default_memory_limit())
-    cluster: dict[str, int] = {}
-    for folder in (work / "kept", work / "mh" / "removed"):
-        for f in folder.glob("*.parquet"):
-            t = pq.read_table(f, columns=["id", "metadata"]).to_pylist()
-            for r in t:
-                cluster[r["id"]] = r["metadata"]["minhash_cluster_id"]
-    assert len(cluster) == len(rows), f"lost documents: {len(rows) - len(cluster)}"
-    return {p.key: cluster[f"{p.key}-a"] >= 0 and cluster[f"{p.key}-a"] == cluster[f"{p.key}-b"] for p in pairs}
+sys.path.insert(0, str(ROOT / "tests"))  # the pairs and the MinHash run: tests/neardup.py
 
 
 def main(argv=None) -> int:
@@ -64,7 +35,7 @@ def main(argv=None) -> int:
 
     from tqdm import tqdm
 
-    from neardup import bucket_edges, bucket_of, generate_pairs, theoretical_flag_probability
+    from neardup import bucket_edges, bucket_of, generate_pairs, run_minhash, theoretical_flag_probability
 
     edges = bucket_edges(0.3, 1.0, 0.05)
     t0 = time.perf_counter()

@@ -6,7 +6,7 @@ two write are compared byte for byte; the process exits non-zero if any differs.
     .venv/bin/python benchmarks/minhash_throughput.py [--input realistic|sample] [--docs 1500] [--seed 0]
                                                       [--repeats 2]
 
-Input: ``realistic`` (default), documents from ``benchmarks/realistic_text.py`` (open vocabulary with a
+Input: ``realistic`` (default), documents from ``tests/realistic_text.py`` (open vocabulary with a
 Zipfian tail, about as hard for the fast path's chunk cache as real web text); ``sample``, the sample
 generator's English articles (a closed vocabulary of a few thousand words: the cache almost always
 hits, an optimistic figure). Also prints the fast path's chunk-cache hit rate and LRU evictions.
@@ -48,11 +48,11 @@ def main(argv=None) -> int:
 
     logger.remove()
     if args.input == "realistic":
-        sys.path.insert(0, str(ROOT / "benchmarks"))
+        sys.path.insert(0, str(ROOT / "tests"))
         from realistic_text import format_stats, realistic_docs, vocab_stats
 
         texts = [d["text"] for d in realistic_docs(args.docs, args.seed)]
-        print("input: benchmarks/realistic_text.py, " + format_stats(vocab_stats(texts), len(texts)))
+        print("input: tests/realistic_text.py, " + format_stats(vocab_stats(texts), len(texts)))
     else:
         rng = random.Random(0)
         texts = ["\n\n".join(english_article(rng)[1]) for _ in range(args.docs)]

@@ -1,6 +1,7 @@
 """Near-duplicate document pairs at a controlled 5-gram Jaccard similarity, from the project's own
 generated text (the embedded sample's article grammar). Used to measure MinHash's S-curve
-(``tests/test_dedup_signatures.py``, ``benchmarks/minhash_scurve.py``).
+(``tests/test_dedup_signatures.py``, ``benchmarks/minhash_scurve.py``); :func:`run_minhash` puts pairs
+through the project's real dedup MinHash pass.
 
 A pair is a generated article ``a`` and a copy ``b`` in which ``r`` words, spaced at least ``n`` words
 apart, are replaced by fresh made-up words. Each replacement removes ``n`` of ``a``'s shingles from
@@ -11,9 +12,11 @@ comparison with theory does not depend on the construction being exact."""
 
 from __future__ import annotations
 
+import math
 import random
 import string
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.sample.generate import english_article
 
@@ -119,3 +122,32 @@ def datatrove_jaccard(n: int = 5):
         return len(sa & sb) / max(1, len(sa | sb))
 
     return jaccard
+
+
+def run_minhash(pairs, work: Path, tasks: int, impl: str) -> dict[int, bool]:
+    """Write the pairs as Parquet, dedup them, return {pair key: flagged}."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.config import DedupConfig
+    from pipeline.dedup.memory import default_memory_limit
+    from pipeline.dedup.passes import minhash_pass
+    from pipeline.launch.executors import executor_for
+
+    src = work / "in"
+    src.mkdir(parents=True)
+    rows = [{"text": t, "id": f"{p.key}-{side}", "metadata": {"dump": "bench"}}
+            for p in pairs for side, t in (("a", p.a), ("b", p.b))]
+    per = math.ceil(len(rows) / tasks)
+    for k in range(tasks):
+        pq.write_table(pa.Table.from_pylist(rows[k * per:(k + 1) * per]), src / f"{k:03d}.parquet")
+    cfg = DedupConfig(tasks=tasks, signature_impl=impl)
+    minhash_pass(executor_for(None), src, work / "kept", work / "mh", "", cfg, tasks, tasks, default_memory_limit())
+    cluster: dict[str, int] = {}
+    for folder in (work / "kept", work / "mh" / "removed"):
+        for f in folder.glob("*.parquet"):
+            t = pq.read_table(f, columns=["id", "metadata"]).to_pylist()
+            for r in t:
+                cluster[r["id"]] = r["metadata"]["minhash_cluster_id"]
+    assert len(cluster) == len(rows), f"lost documents: {len(rows) - len(cluster)}"
+    return {p.key: cluster[f"{p.key}-a"] >= 0 and cluster[f"{p.key}-a"] == cluster[f"{p.key}-b"] for p in pairs}

@@ -13,7 +13,7 @@ from pipeline.dedup.fast_signature import FastMinhashDedupSignature
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dedup_runner import articles  # noqa: E402
-from neardup import datatrove_jaccard, make_pair, theoretical_flag_probability  # noqa: E402
+from neardup import datatrove_jaccard, make_pair, run_minhash, theoretical_flag_probability  # noqa: E402
 
 TRICKY = [
     "Don't stop: it's 9:45 on Monday, 3 March 2024 — café, naïve, Ångström, résumé!",
@@ -32,7 +32,6 @@ TRICKY = [
 
 @pytest.fixture(scope="module")
 def corpus():
-    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
     from realistic_text import realistic_docs
 
     # closed-vocabulary articles, hand-made corner cases, open-vocabulary web-like text (accents, CJK, ...)
@@ -88,9 +87,6 @@ def test_theory_curve():
 def test_small_s_curve_on_the_real_pipeline(tmp_path):
     """200 pairs at J ~ 0.95 and 200 at J ~ 0.35 through the four datatrove stages: the first are
     (almost) all flagged and the second (almost) none, as 1-(1-J^8)^14 predicts."""
-    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
-    from minhash_scurve import run_minhash
-
     rng = random.Random(11)
     jac = datatrove_jaccard()
     pairs = [make_pair(rng, k, 0.95 if k < 200 else 0.35) for k in range(400)]

@@ -7,11 +7,9 @@ then hand-made edge cases go through each filter alone under the default and som
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 import random
 import warnings
-from pathlib import Path
 
 import pytest
 from datatrove.data import Document
@@ -34,17 +32,7 @@ from pipeline.curate.fast_filters import (
 )
 from pipeline.curate.ngram_repeats import RepeatedNgrams
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("filter_chain_bench", ROOT / "benchmarks" / "filter_chain.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bench = _bench()
+import filter_bench as bench  # the chains and inputs benchmarks/filter_chain.py times
 
 
 class _Capture:

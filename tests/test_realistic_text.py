@@ -1,14 +1,11 @@
-"""``benchmarks/realistic_text.py`` is as open-vocabulary as promised, and on its documents (and on
-generated German and French text, and under any language datatrove accepts) the fast filters decide
-exactly as datatrove's own, also when the chunk cache is tiny and evicts all the time."""
+"""``tests/realistic_text.py`` (the benchmarks' realistic input) is as open-vocabulary as promised, and on its
+documents (and on generated German and French text, and under any language datatrove accepts) the fast
+filters decide exactly as datatrove's own, also when the chunk cache is tiny and evicts all the time."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 from datatrove.pipeline.filters import (
@@ -23,19 +20,9 @@ from pipeline.curate import fast_filters, word_split
 from pipeline.curate.fast_filters import FAST_FILTERS
 from test_fast_filters import _outcome
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import realistic_text  # noqa: E402
+import filter_bench as bench  # the chains and inputs benchmarks/filter_chain.py times
+import realistic_text
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("filter_chain_bench", ROOT / "benchmarks" / "filter_chain.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bench = _bench()
 STOCK = (GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter)
 
 

@@ -1,7 +1,9 @@
-"""Generated documents about as hard as real web text, for throughput benchmarks (no downloads, no
-third-party text: every word is made here from random syllables).
+"""Generated documents about as hard as real web text, for throughput benchmarks and the tests of the fast
+filters and signatures (no downloads, no third-party text: every word is made here from random syllables).
 
-    .venv/bin/python benchmarks/realistic_text.py [--docs 1200] [--seed 0] [--show 2]
+    .venv/bin/python tests/realistic_text.py [--docs 1200] [--seed 0] [--show 2]
+
+A fixture shared by ``tests/`` and ``benchmarks/`` (benchmarks put ``tests/`` on ``sys.path`` to import it).
 
 Why: the embedded sample draws its words from a closed vocabulary of a few thousand types, so anything
 that caches per word (the fast filters' chunk tokenizations) hits almost always; real Common Crawl text
