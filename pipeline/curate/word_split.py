@@ -19,7 +19,7 @@ would give it. Where a special case is involved (the chunk or a part of it is a 
 of the resulting tokens is a special-case pattern (the matcher could act), the chunk goes to the very
 same spaCy tokenizer object instead (inside a memory zone, as datatrove does; such chunks of a text in
 one call, one per line, since a "\n" token isolates them). On real-like text
-(``benchmarks/realistic_text.py``) about 99% of new chunks take the Python replay, which skips spaCy's
+(``tests/realistic_text.py``) about 99% of new chunks take the Python replay, which skips spaCy's
 Doc and lexeme creation (most of its cost). Whenever a text has two chunks separated by a single space
 whose possible first-pass boundary tokens are consecutive in some special-case pattern (a cross-chunk
 match is possible), or contains ``IS_ALPHA`` (spaCy trips on that string and datatrove has a retry path
