@@ -7,7 +7,8 @@ counts, so a crash mid-save leaves the previous checkpoint usable. After a save,
 newest ``keep`` are deleted (renamed to ``*.deleting`` first, so a crash mid-delete never leaves
 something that looks complete). The newest complete one is the run's checkpoint.
 
-Two ways to start from a checkpoint (NOTES.md, "Continued-pretraining semantics"):
+Two ways to start from a checkpoint (NOTES.md, "Continued-pretraining semantics"); which one a run
+takes (or neither) is :func:`choose_start`'s decision:
 
 * :func:`load_checkpoint` resumes a run: model, optimizer (Adam moments and step), scheduler,
   iteration and RNG.
@@ -29,6 +30,7 @@ import json
 import os
 import random
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -265,3 +267,54 @@ def save_weights(path: str | Path, model, meta: dict) -> Path:
                                              sort_keys=True))
     _fsync_tree(path)
     return path
+
+
+# ----------------------------------------------------------------------------- where a run starts
+@dataclass(frozen=True)
+class RunStart:
+    """Where a training run starts (:func:`choose_start`)."""
+
+    resume_from: Path | None  # the run's own newest checkpoint: resume it whole (load_checkpoint)
+    weights_from: Path | None  # a base model's checkpoint: its weights only (load_weights), a new run
+    base_checkpoint: str | None  # the base checkpoint the run's weights came from (its meta's init_from)
+    real_vocab_size: int  # embedding rows that are real tokens; the rest is padding
+
+
+def choose_start(ckpt_root: str | Path, init_from: str | Path | None, model_config: dict, run: dict,
+                 tokenizer_sha256: str, tokenizer_vocab_size: int) -> RunStart:
+    """Where a run starts, checked against the model (``model_config``) and run (``run``: what a resume
+    must not change) being built:
+
+    * ``ckpt_root`` holds a checkpoint -> **resume** the newest (model, Adam moments and step, schedule,
+      iteration, RNG; the data position follows from the iteration). The data, schedule and batch
+      settings must be those the checkpoint was written with.
+    * else ``init_from`` given (a checkpoint, or a directory holding them: the newest) -> **weights-only**
+      start: the base model's weights, a fresh optimizer and schedule (re-warm), iteration 0, the start
+      of the data. Its tokenizer must be this run's.
+    * else from scratch (random init).
+    """
+    resume_from = latest_checkpoint(ckpt_root)
+    if resume_from is not None:
+        meta = read_meta(resume_from)
+        check_compatible(meta, model_config, resume_from)
+        saved = meta.get("run", {})
+        if "optimizer" in saved:  # written before train.distributed_optimizer existed: it was off
+            saved = {**saved, "optimizer": {"distributed_optimizer": False, **saved["optimizer"]}}
+        changed = sorted(k for k in run if saved.get(k) != run[k])
+        if changed:
+            raise ConfigError(
+                f"cannot resume {resume_from}: {', '.join(changed)} changed since it was written; "
+                f"use a new output directory (and init_from for a weights-only start)")
+        return RunStart(resume_from=resume_from, weights_from=None, base_checkpoint=meta.get("init_from"),
+                        real_vocab_size=int(meta.get("real_vocab_size") or tokenizer_vocab_size))
+    if init_from is not None:
+        init_from = resolve_checkpoint(init_from)
+        base = read_meta(init_from)
+        check_compatible(base, model_config, init_from)
+        if base.get("tokenizer_sha256") not in (None, tokenizer_sha256):
+            raise ConfigError(f"checkpoint {init_from} was trained with another tokenizer "
+                              f"(sha256 {base['tokenizer_sha256'][:12]}…, this run {tokenizer_sha256[:12]}…)")
+        return RunStart(resume_from=None, weights_from=init_from, base_checkpoint=str(init_from),
+                        real_vocab_size=int(base.get("real_vocab_size") or tokenizer_vocab_size))
+    return RunStart(resume_from=None, weights_from=None, base_checkpoint=None,
+                    real_vocab_size=tokenizer_vocab_size)  # rows past the tokenizer's are padding

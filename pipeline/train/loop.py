@@ -1,17 +1,10 @@
 """The training loop (pretraining and continued pretraining) and the evaluation of a checkpoint.
 
-Read :func:`train` top to bottom: resolve sizes, set up megatron (process group, model, DDP,
-optimizer, schedule), pick the start (resume > weights-only > scratch), then loop over global
-batches with gradient accumulation, evaluating every ``eval_interval`` steps and checkpointing.
-
-Where training starts:
-
-* ``out_dir/checkpoints/`` holds a checkpoint -> **resume** the newest (model, Adam moments and
-  step, schedule, iteration, RNG; the data position follows from the iteration). The data,
-  schedule and batch settings must be those the checkpoint was written with.
-* else ``init_from`` given -> **weights-only** start: the base model's weights, a fresh optimizer
-  and schedule (re-warm), iteration 0, the start of the data.
-* else from scratch (random init).
+Read :func:`train` top to bottom: build (sizes, tokenizer, the start, model, DDP, optimizer,
+schedule, data), start (resume > weights-only > scratch: :func:`~pipeline.train.checkpoint.choose_start`),
+then one global batch per step (batch, forward/backward with gradient accumulation, optimizer step),
+logging, evaluating every ``eval_interval`` steps and checkpointing; finish with the run's stats.
+The loop's own state is a :class:`LoopState`.
 
 Checkpoints are written every ``save_interval`` steps, at the end, and when SIGTERM or SIGUSR1
 arrives (preemption.py): then the loop saves after the current step and raises
@@ -20,11 +13,11 @@ arrives (preemption.py): then the loop saves after the current step and raises
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import sys
 import os
+import sys
 import time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -37,7 +30,9 @@ from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainC
 from pipeline.errors import ConfigError
 from pipeline.train.checkpoint import (
     CHECKPOINTS_DIR,
+    RunStart,
     check_compatible,
+    choose_start,
     latest_checkpoint,
     load_checkpoint,
     load_weights,
@@ -113,10 +108,61 @@ def _run_fingerprint(train_blend, model_cfg: ModelConfig, train_cfg: TrainConfig
         "seed": train_cfg.seed,
         "train_iters": total_steps,
         "tokenizer_sha256": tokenizer.sha256,
-        "schedule": dataclasses.asdict(schedule_cfg),
+        "schedule": asdict(schedule_cfg),
         "optimizer": {k: getattr(train_cfg, k) for k in ("weight_decay", "adam_beta1", "adam_beta2", "clip_grad",
                                                                 "distributed_optimizer")},
     }
+
+
+def _total_steps(train_cfg: TrainConfig, schedule_cfg: ScheduleConfig, train_iters: int | None, dp: int) -> int:
+    """The run's optimizer steps (``train_iters`` overrides ``train.train_iters``), once the settings the
+    loop cannot run with are refused."""
+    total_steps = train_iters if train_iters is not None else train_cfg.train_iters
+    if total_steps < 1:
+        raise ConfigError("invalid value for 'train.train_iters': must be >= 1")
+    if schedule_cfg.peak_lr is None:
+        raise ConfigError("invalid value for 'schedule.peak_lr': null must be resolved to the base model's "
+                          "peak before training (pipeline.train.stage.rewarm_schedule)")
+    gbs, mbs = train_cfg.global_batch_size, train_cfg.micro_batch_size
+    if gbs % (mbs * dp):
+        raise ConfigError(f"invalid value for 'train.global_batch_size': {gbs} is not a multiple of "
+                          f"train.micro_batch_size x data-parallel ranks = {mbs} x {dp}")
+    return total_steps
+
+
+def _build_model_and_optimizer(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: ScheduleConfig,
+                               precision_cfg: PrecisionConfig, vocab_size: int, device, total_steps: int,
+                               weights_from: Path | None):
+    """The bare model (with a base model's weights for a weights-only start), its DDP wrapper, the
+    optimizer and the LR / weight-decay schedule."""
+    model = build_model(model_cfg, vocab_size, precision_cfg, device, recompute=train_cfg.recompute)
+    if weights_from is not None:
+        load_weights(weights_from, model)  # before the optimizer copies fp32 master weights
+    bf16 = model.config.bf16
+    ddp_model = wrap_ddp(model, bf16, train_cfg.distributed_optimizer)
+    optimizer = build_optimizer(ddp_model, train_cfg, schedule_cfg, bf16)
+    scheduler = build_scheduler(optimizer, schedule_cfg, total_steps, train_cfg.global_batch_size,
+                                train_cfg.weight_decay)
+    return model, ddp_model, optimizer, scheduler
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """What one optimizer step processes, for tokens/s, TFLOP/s and MFU."""
+
+    tokens: int  # global batch size x sequence length
+    flops_per_token: float  # model FLOPs (forward and backward) per trained token
+    flops: float  # model FLOPs of one step, per device
+    peak_tflops: float | None  # the device's peak; None: unknown (no MFU)
+
+
+def _step_cost(model_cfg: ModelConfig, train_cfg: TrainConfig, precision_cfg: PrecisionConfig, vocab_size: int,
+               dp: int, device) -> StepCost:
+    gbs, seq = train_cfg.global_batch_size, model_cfg.seq_length
+    flops_per_token = training_flops_per_token(model_cfg, vocab_size)
+    return StepCost(tokens=gbs * seq, flops_per_token=flops_per_token,
+                    flops=flops_per_token * gbs * seq / dp,
+                    peak_tflops=device_peak_tflops(device, precision_cfg.dtype, train_cfg.peak_tflops))
 
 
 class MetricsLog:
@@ -163,6 +209,40 @@ class _NoLog:
 
     def close(self) -> None:
         pass
+
+
+def _progress_bar(total_steps: int, start_step: int, enabled: bool) -> tqdm:
+    return tqdm(total=total_steps, initial=start_step, disable=not enabled, desc="train", unit="step",
+                mininterval=0.5 if sys.stderr.isatty() else 15)  # a log file gets a line every 15 s
+
+
+# ----------------------------------------------------------------------------- loop state
+@dataclass
+class LoopState:
+    """What the training loop carries from one step to the next."""
+
+    start_step: int  # where this process started: 0, or the step of the checkpoint it resumed
+    step: int  # optimizer steps done; the next one trains on global batch number ``step``
+    saved_step: int  # the step of the newest checkpoint
+    # The logging window still open: its losses and training time, saved with each checkpoint (so a
+    # resumed run logs the same window means as an uninterrupted one).
+    window_losses: list[float] = field(default_factory=list)
+    window_time: float = 0.0
+    train_time: float = 0.0  # training seconds in this process
+    last_loss: float | None = None  # the mean train loss of the last logged window
+    eval_loss: dict[str, float] = field(default_factory=dict)  # the last evaluation, per domain
+
+    @classmethod
+    def starting_at(cls, step: int, saved: dict) -> LoopState:
+        """The state at ``step``, with what a resumed checkpoint saved of it (``saved``; empty for a new run)."""
+        return cls(start_step=step, step=step, saved_step=step, window_losses=list(saved.get("window_losses", [])),
+                   window_time=float(saved.get("window_time", 0.0)))
+
+    def record_step(self, loss: float, seconds: float) -> None:
+        self.step += 1
+        self.window_losses.append(loss)
+        self.window_time += seconds
+        self.train_time += seconds
 
 
 # ----------------------------------------------------------------------------- data parallel
@@ -220,39 +300,84 @@ def _eval_losses(model, datasets: dict, num_samples: int, micro_batch_size: int,
     return losses
 
 
-def _train_step(ddp_model, optimizer, scheduler, dataset, iteration: int, train_cfg: TrainConfig,
-                device, real_vocab: int | None = None) -> tuple[float, float, float]:
-    """One optimizer update on global batch number ``iteration`` (0-based); returns loss, lr, grad norm.
+def _micro_batches(dataset, iteration: int, train_cfg: TrainConfig, device) -> list[dict]:
+    """This rank's share of global batch number ``iteration`` (0-based), cut into micro-batches.
 
     The global batch is the next ``global_batch_size`` samples of the dataset; data-parallel rank
-    ``r`` of ``R`` takes the ``r``-th contiguous ``1/R`` of it, cut into micro-batches. Each
-    micro-batch's summed token loss is divided by the token count of the whole global batch, and
-    DDP sums the ranks' gradients (``calculate_per_token_loss``), so the update follows the
-    gradient of the global per-token mean whatever the number of ranks.
+    ``r`` of ``R`` takes the ``r``-th contiguous ``1/R`` of it.
     """
     gbs, mbs = train_cfg.global_batch_size, train_cfg.micro_batch_size
     rank, size = _dp_rank_size()
     first = iteration * gbs + rank * (gbs // size)
-    micro_batches = [get_batch(dataset, range(start, start + mbs), device)
-                     for start in range(first, first + gbs // size, mbs)]
-    local_tokens = sum(b["loss_mask"].sum() for b in micro_batches)
-    num_tokens = torch.tensor(_all_reduce([float(local_tokens)], device)[0], device=device).clamp(min=1.0)
+    return [get_batch(dataset, range(start, start + mbs), device) for start in range(first, first + gbs // size, mbs)]
 
-    ddp_model.zero_grad_buffer()
-    optimizer.zero_grad()
+
+def _forward_backward(ddp_model, micro_batches: list[dict], num_tokens: torch.Tensor,
+                      real_vocab: int | None, device) -> torch.Tensor:
+    """Accumulate the gradients of this rank's micro-batches into DDP's ``main_grad`` buffer and sum
+    them over the ranks; returns this rank's part of the global batch's mean per-token loss.
+
+    Each micro-batch's summed token loss is divided by ``num_tokens``, the token count of the whole
+    global batch, and DDP sums the ranks' gradients (``calculate_per_token_loss``), so the update
+    follows the gradient of the global per-token mean whatever the number of ranks.
+    """
     total_loss = torch.zeros((), device=device)
     for batch in micro_batches:
         loss = (_per_token_loss(ddp_model, batch, real_vocab) * batch["loss_mask"]).sum() / num_tokens
         loss.backward()  # accumulates into DDP's main_grad buffer
         total_loss += loss.detach()
     ddp_model.finish_grad_sync()  # sum over the data-parallel ranks (a no-op with one)
+    return total_loss
 
-    scheduler.step(increment=gbs)  # LR for this update (schedule.py: advance, then update)
+
+def _train_step(ddp_model, optimizer, scheduler, dataset, iteration: int, train_cfg: TrainConfig,
+                device, real_vocab: int | None = None) -> tuple[float, float, float]:
+    """One optimizer update on global batch number ``iteration`` (0-based): batch, forward/backward,
+    step; returns the loss, lr and grad norm."""
+    micro_batches = _micro_batches(dataset, iteration, train_cfg, device)
+    local_tokens = sum(b["loss_mask"].sum() for b in micro_batches)
+    num_tokens = torch.tensor(_all_reduce([float(local_tokens)], device)[0], device=device).clamp(min=1.0)
+
+    ddp_model.zero_grad_buffer()
+    optimizer.zero_grad()
+    total_loss = _forward_backward(ddp_model, micro_batches, num_tokens, real_vocab, device)
+
+    scheduler.step(increment=train_cfg.global_batch_size)  # LR for this update (schedule.py: advance, then update)
     update_ok, grad_norm, _ = optimizer.step()
     if not update_ok:
         raise RuntimeError(f"optimizer step {iteration + 1} was skipped (inf/nan gradients)")
     lr = get_canonical_lr_for_logging(optimizer.param_groups)
     return _all_reduce([float(total_loss)], device)[0], float(lr), float(grad_norm or 0.0)
+
+
+# ----------------------------------------------------------------------------- the loop's steps
+def _log_train_window(log, state: LoopState, lr: float, grad_norm: float, cost: StepCost) -> None:
+    """Log the mean loss and the throughput of the logging window that ends at this step, and open a new one."""
+    window = state.window_losses
+    state.last_loss = sum(window) / len(window)
+    achieved = len(window) * cost.flops / state.window_time / 1e12
+    log.write({"kind": "train", "step": state.step, "loss": state.last_loss, "lr": lr, "grad_norm": grad_norm,
+               "tokens_per_s": len(window) * cost.tokens / state.window_time,
+               "tflops": achieved, "mfu": achieved / cost.peak_tflops if cost.peak_tflops else None,
+               "tokens": state.step * cost.tokens})
+    state.window_losses, state.window_time = [], 0.0
+
+
+def _save(ckpt_root: Path, model, optimizer, scheduler, state: LoopState, meta: dict, keep: int, device) -> Path:
+    """A checkpoint at ``state.step``. The losses of a logging window still open go with it, so a resumed
+    run logs the same window means as an uninterrupted one. (Every rank saves the same common state:
+    the slowest rank's time.)"""
+    slowest = _all_reduce([state.window_time], device, torch.distributed.ReduceOp.MAX)[0]
+    path = save_checkpoint(ckpt_root, model, optimizer, scheduler, state.step, meta, keep=keep,
+                           loop_state={"window_losses": state.window_losses, "window_time": slowest})
+    state.saved_step = state.step
+    return path
+
+
+def _stop_signal(preemption: PreemptionGuard, device) -> int:
+    """The stop signal (SIGTERM / SIGUSR1) any rank received, 0 if none: the same on every rank, so
+    all of them stop at the same step."""
+    return int(_all_reduce([float(preemption.received or 0)], device, torch.distributed.ReduceOp.MAX)[0])
 
 
 # ----------------------------------------------------------------------------- train
@@ -270,152 +395,105 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
     t_start = time.time()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    total_steps = train_iters if train_iters is not None else train_cfg.train_iters
-    if total_steps < 1:
-        raise ConfigError("invalid value for 'train.train_iters': must be >= 1")
-    if schedule_cfg.peak_lr is None:
-        raise ConfigError("invalid value for 'schedule.peak_lr': null must be resolved to the base model's "
-                          "peak before training (pipeline.train.stage.rewarm_schedule)")
-    gbs, mbs, seq = train_cfg.global_batch_size, train_cfg.micro_batch_size, model_cfg.seq_length
     dp = data_parallel_size()
-    if gbs % (mbs * dp):
-        raise ConfigError(f"invalid value for 'train.global_batch_size': {gbs} is not a multiple of "
-                          f"train.micro_batch_size x data-parallel ranks = {mbs} x {dp}")
+    total_steps = _total_steps(train_cfg, schedule_cfg, train_iters, dp)
+    gbs, mbs, seq = train_cfg.global_batch_size, train_cfg.micro_batch_size, model_cfg.seq_length
     device = resolve_device(train_cfg.device)
     threads = configure_threads(device)
 
+    # Build the run's vocabulary and fingerprint, and choose where it starts (resume > weights-only > scratch).
     tokenizer = HFTokenizer(tokenizer_path)
     vocab_size = padded_vocab_size(model_cfg, tokenizer.vocab_size)
     model_dict = model_config_dict(model_cfg, vocab_size)
     run = _run_fingerprint(train_blend, model_cfg, train_cfg, schedule_cfg, total_steps, tokenizer)
     ckpt_root = out_dir / CHECKPOINTS_DIR
-    resume_from = latest_checkpoint(ckpt_root)
-    start_from = None  # the base checkpoint this run's weights came from
-    if resume_from is not None:
-        meta = read_meta(resume_from)
-        check_compatible(meta, model_dict, resume_from)
-        saved = meta.get("run", {})
-        if "optimizer" in saved:  # written before train.distributed_optimizer existed: it was off
-            saved = {**saved, "optimizer": {"distributed_optimizer": False, **saved["optimizer"]}}
-        changed = sorted(k for k in run if saved.get(k) != run[k])
-        if changed:
-            raise ConfigError(
-                f"cannot resume {resume_from}: {', '.join(changed)} changed since it was written; "
-                f"use a new output directory (and init_from for a weights-only start)")
-        start_from = meta.get("init_from")
-        real_vocab = int(meta.get("real_vocab_size") or tokenizer.vocab_size)
-    elif init_from is not None:
-        init_from = resolve_checkpoint(init_from)
-        base = read_meta(init_from)
-        check_compatible(base, model_dict, init_from)
-        if base.get("tokenizer_sha256") not in (None, tokenizer.sha256):
-            raise ConfigError(f"checkpoint {init_from} was trained with another tokenizer "
-                              f"(sha256 {base['tokenizer_sha256'][:12]}…, this run {tokenizer.sha256[:12]}…)")
-        start_from = str(init_from)
-        real_vocab = int(base.get("real_vocab_size") or tokenizer.vocab_size)
-    else:
-        real_vocab = tokenizer.vocab_size  # rows past the tokenizer's are padding
+    start = choose_start(ckpt_root, init_from, model_dict, run, tokenizer.sha256, tokenizer.vocab_size)
+    real_vocab = start.real_vocab_size
     loss_vocab = real_vocab if real_vocab < vocab_size else None  # None: no padded logits to leave out
-
-    flops_per_token = training_flops_per_token(model_cfg, vocab_size)
-    flops_per_step = flops_per_token * gbs * seq / dp  # per device
-    peak = device_peak_tflops(device, precision_cfg.dtype, train_cfg.peak_tflops)
+    cost = _step_cost(model_cfg, train_cfg, precision_cfg, vocab_size, dp, device)
 
     with distributed_session(device, train_cfg.seed), PreemptionGuard() as preemption:
         rank = torch.distributed.get_rank()
-        # Model, optimizer, schedule.
-        model = build_model(model_cfg, vocab_size, precision_cfg, device, recompute=train_cfg.recompute)
-        if resume_from is None and init_from is not None:
-            load_weights(init_from, model)  # before the optimizer copies fp32 master weights
-        bf16 = model.config.bf16
-        ddp_model = wrap_ddp(model, bf16, train_cfg.distributed_optimizer)
-        optimizer = build_optimizer(ddp_model, train_cfg, schedule_cfg, bf16)
-        scheduler = build_scheduler(optimizer, schedule_cfg, total_steps, gbs, train_cfg.weight_decay)
-        start_iter, loop_state = load_checkpoint(resume_from, model, optimizer, scheduler) if resume_from else (0, {})
+        # Model, optimizer, schedule; a resume restores them, the RNG and the loop's state.
+        model, ddp_model, optimizer, scheduler = _build_model_and_optimizer(
+            model_cfg, train_cfg, schedule_cfg, precision_cfg, vocab_size, device, total_steps, start.weights_from)
+        step, saved_loop_state = (load_checkpoint(start.resume_from, model, optimizer, scheduler)
+                                  if start.resume_from else (0, {}))
+        state = LoopState.starting_at(step, saved_loop_state)
 
-        # Data: sample i of the run is fixed, so iteration k always trains on samples [k*gbs, (k+1)*gbs).
+        # Data: sample i of the run is fixed, so step k always trains on samples [k*gbs, (k+1)*gbs).
         cache = out_dir / "data_cache"
         train_ds = build_train_dataset(train_blend, total_steps * gbs, tokenizer, seq, train_cfg.seed, cache)
         valid_ds = build_valid_datasets(valid_prefixes, tokenizer, seq, train_cfg.seed, cache)
-        eval_samples = train_cfg.eval_iters * gbs
-
         meta = {"vocab_size": vocab_size, "real_vocab_size": real_vocab, "model": model_dict,
                 "tokenizer_sha256": tokenizer.sha256, "tokenizer_path": str(Path(tokenizer_path).resolve()),
-                "precision": precision_cfg.dtype, "run": run, "init_from": start_from}
+                "precision": precision_cfg.dtype, "run": run, "init_from": start.base_checkpoint}
+        log = MetricsLog(out_dir, state.step) if rank == 0 else _NoLog()
+        bar = _progress_bar(total_steps, state.step, enabled=progress and rank == 0)
 
-        def save(step: int) -> Path:
-            # The losses of a logging window still open go with the checkpoint, so a resumed run logs
-            # the same window means as an uninterrupted one.
-            # (Every rank saves the same common state: the slowest rank's time.)
-            slowest = _all_reduce([window_time], device, torch.distributed.ReduceOp.MAX)[0]
-            return save_checkpoint(ckpt_root, model, optimizer, scheduler, step, meta, keep=train_cfg.keep_checkpoints,
-                                   loop_state={"window_losses": window_losses, "window_time": slowest})
+        def evaluate() -> dict[str, float]:
+            return _eval_losses(ddp_model, valid_ds, train_cfg.eval_iters * gbs, mbs, device, loss_vocab)
 
-        log = MetricsLog(out_dir, start_iter) if rank == 0 else _NoLog()
-        bar = tqdm(total=total_steps, initial=start_iter, disable=not progress or rank != 0, desc="train", unit="step",
-                   mininterval=0.5 if sys.stderr.isatty() else 15)  # a log file gets a line every 15 s
+        def save() -> Path:
+            return _save(ckpt_root, model, optimizer, scheduler, state, meta, train_cfg.keep_checkpoints, device)
 
-        # The loop.
+        # The loop: batch, forward/backward, optimizer step (_train_step); then log, evaluate, checkpoint.
         ddp_model.train()
-        window_losses = list(loop_state.get("window_losses", []))
-        window_time, train_time = float(loop_state.get("window_time", 0.0)), 0.0
-        last_loss, eval_loss, saved_step = None, {}, start_iter
         try:
-            for iteration in range(start_iter, total_steps):
+            while state.step < total_steps:
                 t0 = time.time()
-                loss, lr, grad_norm = _train_step(ddp_model, optimizer, scheduler, train_ds, iteration,
+                loss, lr, grad_norm = _train_step(ddp_model, optimizer, scheduler, train_ds, state.step,
                                                   train_cfg, device, loss_vocab)
                 dt = time.time() - t0
-                step = iteration + 1
-                window_losses.append(loss)
-                window_time += dt
-                train_time += dt
+                state.record_step(loss, dt)
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{gbs * seq / dt:.0f}", refresh=False)
 
-                if _every(step, train_cfg.log_interval, total_steps):
-                    last_loss = sum(window_losses) / len(window_losses)
-                    achieved = len(window_losses) * flops_per_step / window_time / 1e12
-                    log.write({"kind": "train", "step": step, "loss": last_loss, "lr": lr, "grad_norm": grad_norm,
-                               "tokens_per_s": len(window_losses) * gbs * seq / window_time,
-                               "tflops": achieved, "mfu": achieved / peak if peak else None,
-                               "tokens": step * gbs * seq})
-                    window_losses, window_time = [], 0.0
-                if _every(step, train_cfg.eval_interval, total_steps):
-                    eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device, loss_vocab)
-                    log.write({"kind": "eval", "step": step, "eval_loss": eval_loss})
-                if _every(step, train_cfg.save_interval, total_steps):
-                    save(step)
-                    saved_step = step
-                # Every rank stops at the same step when any of them got the signal.
-                stop = int(_all_reduce([float(preemption.received or 0)], device, torch.distributed.ReduceOp.MAX)[0])
-                if stop:  # also at the last step: the final save is done
-                    path = save(step) if saved_step != step else latest_checkpoint(ckpt_root)
-                    raise TrainingPreempted(stop, step, path)
-            if start_iter == total_steps:  # resumed a finished run: nothing to train, report its state
-                eval_loss = _eval_losses(ddp_model, valid_ds, eval_samples, mbs, device, loss_vocab)
-                last_loss = log.last_train_loss()
+                if _every(state.step, train_cfg.log_interval, total_steps):
+                    _log_train_window(log, state, lr, grad_norm, cost)
+                if _every(state.step, train_cfg.eval_interval, total_steps):
+                    state.eval_loss = evaluate()
+                    log.write({"kind": "eval", "step": state.step, "eval_loss": state.eval_loss})
+                if _every(state.step, train_cfg.save_interval, total_steps):
+                    save()
+                if stop := _stop_signal(preemption, device):  # also at the last step: the final save is done
+                    path = save() if state.saved_step != state.step else latest_checkpoint(ckpt_root)
+                    raise TrainingPreempted(stop, state.step, path)
+            if state.start_step == total_steps:  # resumed a finished run: nothing to train, report its state
+                state.eval_loss = evaluate()
+                state.last_loss = log.last_train_loss()
         finally:
             bar.close()
             log.close()
 
-    steps_run = total_steps - start_iter
-    tokens_per_s = steps_run * gbs * seq / train_time if train_time > 0 else 0.0
-    tflops = steps_run * flops_per_step / train_time / 1e12 if train_time > 0 else 0.0
+    return _run_stats(state, start, cost, total_steps=total_steps, t_start=t_start, vocab_size=vocab_size,
+                      device=device, dp=dp, precision_cfg=precision_cfg, schedule_cfg=schedule_cfg,
+                      threads=threads, ckpt_root=ckpt_root, out_dir=out_dir)
+
+
+def _run_stats(state: LoopState, start: RunStart, cost: StepCost, *, total_steps: int, t_start: float,
+               vocab_size: int, device: torch.device, dp: int, precision_cfg: PrecisionConfig,
+               schedule_cfg: ScheduleConfig, threads: int, ckpt_root: Path, out_dir: Path) -> dict:
+    """What :func:`train` returns."""
+    steps_run = total_steps - state.start_step
+    train_time = state.train_time
+    tokens_per_s = steps_run * cost.tokens / train_time if train_time > 0 else 0.0
+    tflops = steps_run * cost.flops / train_time / 1e12 if train_time > 0 else 0.0
+    peak = cost.peak_tflops
     return {
-        "final_train_loss": last_loss,
-        "eval_loss": eval_loss,
+        "final_train_loss": state.last_loss,
+        "eval_loss": state.eval_loss,
         "iterations": total_steps,
-        "start_iteration": start_iter,
-        "resumed": resume_from is not None,
-        "init_from": start_from,
-        "tokens_seen": total_steps * gbs * seq,
-        "tokens_this_run": steps_run * gbs * seq,
+        "start_iteration": state.start_step,
+        "resumed": start.resume_from is not None,
+        "init_from": start.base_checkpoint,
+        "tokens_seen": total_steps * cost.tokens,
+        "tokens_this_run": steps_run * cost.tokens,
         "train_time_s": train_time,
         "wall_time_s": time.time() - t_start,
         "tokens_per_s": tokens_per_s,
         "s_per_step": train_time / steps_run if steps_run else 0.0,
-        "model_flops_per_token": flops_per_token,
+        "model_flops_per_token": cost.flops_per_token,
         "tflops": tflops,
         "peak_tflops": peak,
         "mfu": tflops / peak if peak and train_time > 0 else None,
@@ -423,7 +501,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         "device": device.type,
         "data_parallel_size": dp,
         "precision": precision_cfg.dtype,
-        "schedule": dataclasses.asdict(schedule_cfg),  # peak_lr resolved
+        "schedule": asdict(schedule_cfg),  # peak_lr resolved
         "torch_threads": threads,
         "checkpoint": str(latest_checkpoint(ckpt_root).relative_to(out_dir)),  # the stage dir moves on success
     }
@@ -442,7 +520,7 @@ def evaluate_loss(checkpoint_dir: Path, model_cfg: ModelConfig, precision_cfg: P
     checkpoint_dir = resolve_checkpoint(checkpoint_dir)
     meta = read_meta(checkpoint_dir)
     # model.vocab_size null = whatever padding the checkpoint was trained with.
-    vocab_size = padded_vocab_size(dataclasses.replace(model_cfg, vocab_size=model_cfg.vocab_size or meta["vocab_size"]),
+    vocab_size = padded_vocab_size(replace(model_cfg, vocab_size=model_cfg.vocab_size or meta["vocab_size"]),
                                    tokenizer.vocab_size)
     check_compatible(meta, model_config_dict(model_cfg, vocab_size), checkpoint_dir)
     with distributed_session(dev, seed):
