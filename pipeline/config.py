@@ -690,7 +690,3 @@ def _check_recipe_languages(merged: DictConfig) -> None:
         return
     _languages.check_recipe_languages(name, languages, settings_for)
 
-
-def section(obj: Any) -> dict:
-    """A dataclass section as a plain dict (for manifests and fingerprints)."""
-    return OmegaConf.to_container(OmegaConf.structured(obj), resolve=True)  # type: ignore[return-value]
