@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from pipeline import assets
+from pipeline.codeversion import PACKAGE_DIR
 from pipeline.config import CptConfig, ScheduleConfig
 from pipeline.errors import InputError
 from pipeline.launch.executors import executor_for
@@ -44,8 +45,7 @@ class Chain:
         if cfg.base_model.hf:
             log("hf_import", f"model from {cfg.base_model.hf}/config.json ({cfg.model.name}: {cfg.model.num_layers} "
                 f"layers, hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}")
-        self.registry = Registry(cfg.workdir, code_mode=cfg.code_version,
-                                 **({"package_root": package_root} if package_root else {}))
+        self.registry = Registry(cfg.workdir, code_mode=cfg.code_version, package_root=package_root or PACKAGE_DIR)
         self.plan_only = plan_only
         self.executor = executor_for(cfg.cluster)  # where stages run: in no fingerprint, in no stage's closure
         self.forced = set(forced)
@@ -57,8 +57,6 @@ class Chain:
 
     def _run(self, stage: str, fn, *, config: StageConfig, inputs: dict, workers: int | None = None) -> Artifact:
         if stage not in self._done and self.plan_only:
-            if not isinstance(config, StageConfig):
-                config = StageConfig(**config)
             fp, code, key, input_fps = self.registry.fingerprint_for(stage, fn, config=config, inputs=inputs)
             planned = {"planned": True, "stage": stage, "fingerprint": fp, "config": config.to_dict(),
                        "inputs": input_fps, "code_key": key, "code_module_digests": code.module_digests,

@@ -8,7 +8,7 @@ import json
 
 from pipeline.config import CptConfig
 from pipeline.errors import ConfigError
-from pipeline.registry import MANIFEST, Registry
+from pipeline.registry import MANIFEST
 
 PARTS = ("config", "inputs", "code", "libraries")
 
@@ -52,7 +52,7 @@ def explain(cfg: CptConfig, stage: str) -> str:
         return f"{stage} {art.fingerprint}: cache hit (completed {art.manifest.get('finished_at', '?')}); nothing reruns"
     planned = art.manifest
     earlier = []
-    for path in Registry(cfg.workdir).workdir.glob(f"{stage}/*/{MANIFEST}"):
+    for path in chain.registry.workdir.glob(f"{stage}/*/{MANIFEST}"):
         try:
             m = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
@@ -61,8 +61,8 @@ def explain(cfg: CptConfig, stage: str) -> str:
             earlier.append(m)
     if not earlier:
         return f"{stage} {art.fingerprint}: would run; no earlier completed {stage} run under {cfg.workdir}"
-    scored = [(sum(map(len, differences(m, planned).values())), m.get("finished_at", ""), m) for m in earlier]
-    _, _, nearest = min(scored, key=lambda t: (t[0], _neg(t[1])))
+    newest_first = sorted(earlier, key=lambda m: m.get("finished_at", ""), reverse=True)
+    nearest = min(newest_first, key=lambda m: sum(map(len, differences(m, planned).values())))  # min is stable
     diff = differences(nearest, planned)
     lines = [f"{stage} {art.fingerprint}: would run; the nearest earlier run is {nearest.get('fingerprint')} "
              f"(finished {nearest.get('finished_at', '?')}). What differs:"]
@@ -72,11 +72,6 @@ def explain(cfg: CptConfig, stage: str) -> str:
     if not any(diff.values()):
         lines.append("  nothing recorded differs (the earlier run predates these fields)")
     return "\n".join(lines)
-
-
-def _neg(timestamp: str) -> str:
-    """Sort key: newer first among equally near runs."""
-    return "".join(chr(0x10FFFF - ord(c)) for c in timestamp)
 
 
 def _short(value) -> str:

@@ -18,6 +18,7 @@ import pytest
         ("schedule.peak_lr=-0.1", "invalid value for 'schedule.peak_lr'"),
         ("train.peak_tflops=0", "invalid value for 'train.peak_tflops'"),
         ("curate.http_status_keep=[200,999]", "invalid value for 'curate.http_status_keep'"),
+        ("code_version=fast", "invalid value for 'code_version'"),
     ],
 )
 def test_bad_config_fails_before_any_work(cpt, tmp_path, override, expected):
@@ -27,6 +28,12 @@ def test_bad_config_fails_before_any_work(cpt, tmp_path, override, expected):
     assert len(err_lines) == 1, r.stderr
     assert err_lines[0].startswith("cpt: error: ") and expected in err_lines[0], r.stderr
     assert not list(tmp_path.glob("work/*/*/manifest.json"))
+
+
+def test_runs_why_needs_a_stage(cpt, tmp_path):
+    r = cpt("runs", "--why", "recipe=fineweb")
+    assert r.returncode != 0 and "cpt runs --why needs a stage" in r.stderr, r.stderr
+    assert not (tmp_path / "work").exists()
 
 
 def test_unknown_command(cpt):

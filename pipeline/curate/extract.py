@@ -19,8 +19,6 @@ from pipeline.stage_config import StageConfig
 if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the schema's code is not
     from pipeline.config import InputConfig
 
-TEXT_DIR = EXTRACTED_TEXT_DIR
-
 
 def resolve_inputs(cfg: InputConfig, sample) -> tuple[list, str, str]:
     """(files, format, dump). Empty ``curate.input.paths`` means the embedded sample's crawl."""
@@ -70,7 +68,7 @@ def run(ctx: StageContext) -> dict:
     ctx.log(f"{len(files)} {fmt} file(s) under {root}, dump {dump!r}, {tasks} task(s)")
 
     steps = extract_steps(cfg.url, cfg.extraction, extract=(fmt == "warc"))
-    writer = ParquetWriter(output_folder=str(ctx.out_dir / TEXT_DIR), output_filename="${rank}.parquet")
+    writer = ParquetWriter(output_folder=str(ctx.out_dir / EXTRACTED_TEXT_DIR), output_filename="${rank}.parquet")
     reader = make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes, cfg.http_status_keep)
     pipeline = with_tallies(reader, steps, writer)
     step_stats = ctx.executor.run(Job(pipeline, ctx.out_dir / "logs", tasks, ctx.workers or tasks, "extract"))

@@ -21,20 +21,20 @@ class ClusterExecutor:
         self.cluster = cluster or ClusterConfig()
 
     def run(self, job: Job) -> list[dict]:
-        quiet_main_logger()
         kind = self.cluster.executor
+        if kind == "local":
+            return run_local(job)
+        quiet_main_logger()
         if kind == "slurm":
             from pipeline.launch.slurm_data import run_on_slurm
 
             run_on_slurm(job.pipeline, logging_dir=job.logging_dir, tasks=job.tasks, what=job.what,
                          cfg=self.cluster.slurm)
-        elif kind == "ray":
+        else:
             from pipeline.launch.ray_data import run_on_ray
 
             run_on_ray(job.pipeline, logging_dir=job.logging_dir, tasks=job.tasks, workers=job.workers,
                        what=job.what, cfg=self.cluster.ray)
-        else:
-            return run_local(job)
         return merged_stats(job.logging_dir, job.tasks)
 
     def run_chain(self, jobs: list[Job]) -> list[list[dict]]:

@@ -44,7 +44,8 @@ from pipeline.train.data import HFTokenizer, build_train_dataset, build_valid_da
 from pipeline.train.distributed import data_parallel_size, distributed_session, resolve_device
 from pipeline.train.flops import device_peak_tflops, training_flops_per_token
 from pipeline.train.model import build_model, model_config_dict, padded_vocab_size, wrap_for_precision
-from pipeline.train.preemption import PreemptionGuard, TrainingPreempted
+from pipeline.train.contract import TrainingPreempted
+from pipeline.train.preemption import PreemptionGuard
 from pipeline.train.schedule import build_scheduler
 
 METRICS_NAME = "metrics.jsonl"

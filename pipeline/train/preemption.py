@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 
-from pipeline.train.contract import PREEMPTION_SIGNALS, TrainingPreempted  # noqa: F401 (the loop raises it)
+from pipeline.train.contract import PREEMPTION_SIGNALS
 
 
 class PreemptionGuard:
