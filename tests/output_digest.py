@@ -6,10 +6,10 @@ one recorded for the version the stage declares (``@output_version(N)``): an out
 without a version bump fails CI, so no stale cache can ship; a refactor that changes no output passes
 and keeps every user's cache.
 
-What is digested: every file under the stage directory except its manifest, logs, launch files, lock
-files, TensorBoard events, plots and checkpoints (binary formats that embed library metadata); Parquet
-as its rows, JSON and JSONL as data without timings, host names and absolute paths, anything else as
-bytes. Floats are rounded: data stages to 6 significant digits; the training side (``FLOAT_COARSE``:
+What is digested: the stage's stats and every file under its directory except its manifest, logs,
+launch files, lock files, caches, TensorBoard events, plots and checkpoints (binary formats that embed library metadata); Parquet
+as its rows, JSON and JSONL as data without timings, host names, absolute paths and other runs'
+fingerprints (``mix/<fp>``), anything else as bytes. Floats are rounded: data stages to 6 significant digits; the training side (``FLOAT_COARSE``:
 losses depend on float summation order) to 2, so there the digest covers what is written, its counts
 and its magnitudes, not the last bits of a loss.
 
@@ -21,17 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 
 RECORD = Path(__file__).with_name("stage_outputs.json")
-SKIP_DIRS = {"logs", "launch", "tb", "checkpoints", "slurm", "__pycache__"}
+SKIP_DIRS = {"logs", "launch", "tb", "checkpoints", "slurm", "realize_cache", "data_cache", "__pycache__"}
 SKIP_SUFFIXES = {".png", ".lock", ".tmp", ".pt", ".distcp", ".safetensors"}
-SKIP_FILES = {"manifest.json", "report.html"}
-VOLATILE = ("time", "wall", "duration", "_s", "per_s", "per_core", "host", "started", "finished", "date_run",
+SKIP_FILES = {"manifest.json", "report.html", "report.md"}  # the report pages quote measured throughput
+VOLATILE = ("time", "wall", "duration", "_s", "per_s", "per_core", "per_step", "host", "started", "finished", "date_run",
             "tflops", "mfu", "throughput", "elapsed", "path", "dir", "rss", "memory")
-# Stages whose digest two e2e runs have reproduced; the others are recorded but not yet enforced (their
-# stats carry more measurements to leave out first).
-ENFORCED = ("sample", "extract", "curate", "dedup")
+# Stages whose digest is checked: every stage of the e2e run (three runs reproduced each digest).
+ENFORCED = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
+FINGERPRINT_REF = re.compile(r"\b([a-z_]+)/[0-9a-f]{16}\b")
 FLOAT_COARSE = {"pretrain", "train", "evaluate", "report", "export", "hf_import"}
 
 
@@ -53,8 +54,8 @@ def normalize(value, digits: int, workdir: str):
         return [normalize(v, digits, workdir) for v in value]
     if isinstance(value, float):
         return _round(value, digits)
-    if isinstance(value, str) and workdir and workdir in value:
-        return value.replace(workdir, "<workdir>")
+    if isinstance(value, str):  # another run's place: its fingerprint also covers library versions
+        return FINGERPRINT_REF.sub(r"\1/<fp>", value.replace(workdir, "<workdir>") if workdir else value)
     return value
 
 
