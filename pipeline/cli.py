@@ -44,6 +44,17 @@ def fail(msg: str, code: int = 2) -> "None":
     sys.exit(code)
 
 
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """The CLI's one error guard: a CptError is one line and its exit code; Ctrl-C is "interrupted", 130."""
+    try:
+        yield
+    except CptError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
 def conf_dir() -> str:
     from pipeline.assets import PROJECT_ROOT
 
@@ -139,13 +150,8 @@ def ablate_command(args: list[str]) -> None:
         fail("cpt ablate sweeps its own axes (ablate.recipes, ablate.grid, ablate.replay_fractions, "
              "ablate.peak_lrs, ablate.seeds); drop -m")
     overrides = ["force=true" if a == "--force" else a for a in args]
-    try:
-        cfg = compose_config(overrides)
-        result = run_ablation(cfg, compose_config, overrides)
-    except CptError as exc:
-        fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
+    with one_line_errors():
+        result = run_ablation(compose_config(overrides), compose_config, overrides)
     print(f"report: {result.report.path / 'report.html'}")
     print(f"table: {result.report.path / 'results.parquet'} and results.csv")
 
@@ -192,10 +198,8 @@ def preflight(args: list[str], *, multirun: bool = False) -> list:
 def run_tool(command: str, args: list[str]) -> None:
     """``cpt runs|status|doctor``: the config composed with Hydra's compose API and dispatched here, so
     no Hydra job runs (and no ``<workdir>/hydra/`` output folder appears)."""
-    try:
+    with one_line_errors():
         cfg = compose_config(args)
-    except CptError as exc:
-        fail(str(exc), exc.exit_code)
     cfg.cmd = command
     dispatch_or_fail(command, cfg)
 
@@ -206,22 +210,16 @@ def why_command(args: list[str]) -> None:
     if i + 1 >= len(args) or args[i + 1].startswith("-") or "=" in args[i + 1]:
         fail("cpt runs --why needs a stage: cpt runs --why curate [the run's overrides]")
     stage, overrides = args[i + 1], args[:i] + args[i + 2:]
-    try:
+    with one_line_errors():
         from pipeline.why import explain
 
         print(explain(compose_config(overrides), stage))
-    except CptError as exc:
-        fail(str(exc), exc.exit_code)
 
 
 def dispatch_or_fail(command: str, cfg) -> Optional[int]:
     """Run ``command``; a CptError or Ctrl-C is one line and an exit code."""
-    try:
+    with one_line_errors():
         code = dispatch(command, cfg)
-    except CptError as exc:
-        fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
     if code:
         sys.exit(code)
     return code
@@ -282,14 +280,12 @@ def compare_command(args: list[str]) -> None:
     parser.add_argument("--noise-sigmas", type=float, default=1.0)
     parser.add_argument("--title", default="")
     ns = parser.parse_args(args)
-    try:
+    with one_line_errors():
         from pipeline.ablate.compare import compare, expand_paths
 
         runs = expand_paths(ns.runs)
         workdir = Path(ns.workdir) if ns.workdir else runs[0][0].parent.parent
         art = compare(runs, workdir, noise_sigmas=ns.noise_sigmas, title=ns.title)
-    except CptError as exc:
-        fail(str(exc), exc.exit_code)
     print(f"report: {art.path / 'report.html'}")
 
 
@@ -309,7 +305,7 @@ def convert_command(command: str, args: list[str]) -> None:
         parser.add_argument("--tokenizer", default=None, help="tokenizer.json to ship (default: the checkpoint's)")
         parser.add_argument("--max-shard-gb", type=float, default=5.0)
     ns = parser.parse_args(args)
-    try:
+    with one_line_errors():
         if command == "import-hf":
             from pipeline.hf.convert import import_hf_atomic
 
@@ -323,10 +319,6 @@ def convert_command(command: str, args: list[str]) -> None:
 
             export_hf(ns.src, ns.dest, tokenizer=ns.tokenizer, max_shard_bytes=int(ns.max_shard_gb * 1024**3))
             print(f"export-hf: {ns.dest}")
-    except CptError as exc:
-        fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -352,10 +344,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     if command in TOOL_COMMANDS and not flags:
         return run_tool(command, rest)
     if not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):
-        try:
+        with one_line_errors():
             configs = preflight(rest, multirun=any(a in ("-m", "--multirun") for a in rest))
-        except CptError as exc:
-            fail(str(exc))
         if "--cfg" in flags or "-c" in flags:
             from pipeline.resolve import budget_note
 
