@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from pipeline import assets
+from pipeline import assets, events
 from pipeline.codeversion import PACKAGE_DIR
 from pipeline.config import CptConfig, ScheduleConfig
 from pipeline.errors import InputError
@@ -64,10 +64,27 @@ class Chain:
             hit = self.registry.lookup(stage, fp)
             self._done[stage] = hit or Artifact(stage, fp, self.registry.stage_dir(stage, fp), planned)
         if stage not in self._done:
-            runtime = Runtime(progress=self.cfg.progress, executor=self.executor, workers=workers)
-            self._done[stage] = self.registry.run(stage, fn, config=config, inputs=inputs,
-                                                  force=stage in self.forced, runtime=runtime)
+            self._done[stage] = self._run_reporting(stage, fn, config=config, inputs=inputs, workers=workers)
         return self._done[stage]
+
+    def _run_reporting(self, stage: str, fn, *, config: StageConfig, inputs: dict, workers: int | None) -> Artifact:
+        """``registry.run`` with the job events (:mod:`pipeline.events`) around it."""
+        fp = self.registry.fingerprint_for(stage, fn, config=config, inputs=inputs)[0]
+        if stage not in self.forced and self.registry.lookup(stage, fp):
+            events.emit("stage_cached", stage=stage, fingerprint=fp)
+        else:
+            events.emit("stage_started", stage=stage, fingerprint=fp)
+        runtime = Runtime(progress=self.cfg.progress, executor=self.executor, workers=workers)
+        try:
+            art = self.registry.run(stage, fn, config=config, inputs=inputs, force=stage in self.forced,
+                                    runtime=runtime)
+        except BaseException as exc:
+            events.emit("stage_failed", stage=stage, fingerprint=fp, error=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        if not art.cached:
+            events.emit("stage_completed", stage=stage, fingerprint=art.fingerprint,
+                        duration_s=art.manifest.get("duration_s"), path=str(art.path))
+        return art
 
     # ------------------------------------------------------------------ data
     def sample(self) -> Artifact:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from typing import Iterator, Optional
 
+from pipeline.compose import (compose_config, conf_dir, describe_config_error, preflight, read_config_file, split_args,
+                              store_config_file)
 from pipeline.errors import CptError
 
 STAGE_COMMANDS = ("sample", "extract", "curate", "dedup", "tokenize", "replay", "mix", "pretrain", "train", "evaluate", "report")
@@ -27,11 +30,21 @@ COMMANDS = {
     "compare": "RUN_OR_REPORT ...: the ablation report for runs that already exist",
     "import-hf": "SRC DEST: a Hugging Face model directory -> a cpt checkpoint",
     "export-hf": "SRC DEST: a cpt checkpoint (or a run's directory) -> a Hugging Face model directory",
+    "serve": "the service: REST API, queue and a local worker (`cpt serve token create NAME` for tokens)",
+    "worker": "a worker for a shared service database (team mode; several hosts)",
+    "submit": "COMMAND [overrides] [--config FILE]: queue a job on $CPT_SERVER; prints its id",
+    "jobs": "the service's jobs (--state STATE, --all for admins)",
+    "job": "ID: one job: state, stages, error",
+    "logs": "ID [-f]: a job's log (-f follows it)",
+    "cancel": "ID: cancel a queued or running job",
+    "retry": "ID: a new attempt of a job (completed stages are cache hits)",
 }
+SERVICE_COMMANDS = ("serve", "worker", "submit", "jobs", "job", "logs", "cancel", "retry")
 PATH_COMMANDS = ("import-hf", "export-hf", "compare")  # positional paths, not Hydra overrides
+TOOL_COMMANDS = ("runs", "status", "doctor")  # composed and dispatched here: no Hydra job, no output folder
 HYDRA_FLAGS_WITHOUT_COMPOSE = {"--help", "-h", "--hydra-help", "--info", "-i", "--shell-completion", "-sc"}
 
-USAGE = "usage: cpt <command> [key=value ...] [--force] [--cfg job] [-m]\n\ncommands:\n" + "\n".join(
+USAGE = "usage: cpt <command> [key=value ...] [--config FILE] [--force] [--cfg job] [-m]\n\ncommands:\n" + "\n".join(
     f"  {name:<10} {text}" for name, text in COMMANDS.items()
 ) + "\n\nexamples:\n  cpt run\n  cpt run --cfg job\n  cpt curate recipe.filters.gopher_quality.min_stop_words=3\n" \
     "  cpt run -m mix.replay_fraction=0.01,0.05,0.25\n" \
@@ -42,6 +55,10 @@ USAGE = "usage: cpt <command> [key=value ...] [--force] [--cfg job] [-m]\n\ncomm
 def fail(msg: str, code: int = 2) -> "None":
     print(f"cpt: error: {msg}", file=sys.stderr, flush=True)
     sys.exit(code)
+
+
+def raise_interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -55,144 +72,30 @@ def one_line_errors() -> Iterator[None]:
         fail("interrupted", 130)
 
 
-def conf_dir() -> str:
-    from pipeline.assets import PROJECT_ROOT
-
-    return str(PROJECT_ROOT / "conf")
-
-
-# ---------------------------------------------------------------------------- config errors
-def describe_config_error(exc: BaseException) -> str:
-    """One line naming the offending key, from Hydra's and OmegaConf's multi-line errors."""
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
-
-    chain, e = [], exc
-    while e is not None and e not in chain:
-        chain.append(e)
-        e = e.__cause__ or e.__context__
-    for e in chain:
-        if isinstance(e, CptError):
-            return str(e)
-        if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None):
-            first = str(e).splitlines()[0].strip()
-            if isinstance(e, (ConfigKeyError, ConfigAttributeError)):
-                return f"unknown config key '{e.full_key}' (see `cpt <command> --cfg job` for the valid keys)"
-            if isinstance(e, ValidationError):
-                return f"invalid value for '{e.full_key}': {first}"
-            return f"config error at '{e.full_key}': {first}"
-    from hydra.errors import MissingConfigException
-
-    for e in chain:
-        if isinstance(e, MissingConfigException) and e.missing_cfg_file:
-            group, _, option = str(e.missing_cfg_file).rpartition("/")
-            available = ", ".join(e.options or []) or "none"
-            return f"unknown option '{option}' for config group '{group}' (available: {available})"
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return "; ".join(lines) or type(exc).__name__
+def take_config_file(args: list[str]) -> tuple[list[str], Optional[dict]]:
+    """``--config FILE`` (an experiment YAML, applied before the overrides): (the other args, its body)."""
+    if "--config" not in args:
+        return args, None
+    i = args.index("--config")
+    if i + 1 >= len(args) or "--config" in args[i + 2:]:
+        raise CptError("--config needs one FILE: cpt run --config experiment.yaml [overrides]")
+    return args[:i] + args[i + 2:], read_config_file(args[i + 1])
 
 
-FLAGS_WITH_VALUE = ("--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir", "-cd",
-                    "--config-path", "-cp", "--experimental-rerun")
-
-
-def split_args(args: list[str]) -> tuple[list[str], list[str]]:
-    """(Hydra flags with their values, overrides). argparse wants the overrides together."""
-    flags, overrides, i = [], [], 0
-    while i < len(args):
-        a = args[i]
-        if a in FLAGS_WITH_VALUE and i + 1 < len(args):
-            flags += [a, args[i + 1]]
-            i += 2
-            continue
-        (flags if a.startswith("-") else overrides).append(a)
-        i += 1
-    return flags, overrides
-
-
-MAX_PREFLIGHT_JOBS = 256  # sweep combinations checked before Hydra starts (the rest are checked as they run)
-TOOL_COMMANDS = ("runs", "status", "doctor")  # composed and dispatched here: no Hydra job, no output folder
-
-
-def user_overrides(args: list[str]) -> list[str]:
-    """The config overrides among ``args`` (no flags, no ``hydra.*`` / ``hydra/...`` settings)."""
-    _, overrides = split_args(args)
-    return [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
-
-
-@contextlib.contextmanager
-def hydra_context() -> Iterator:
-    """Hydra initialized on ``conf/`` for the compose API; yields its config loader."""
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from pipeline.config import register_configs
-
-    register_configs()
-    try:
-        with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
-            yield GlobalHydra.instance().config_loader()
-    finally:
-        GlobalHydra.instance().clear()
-
-
-def compose_config(overrides: list[str]):
-    """The validated :class:`CptConfig` of ``overrides`` (Hydra's compose API: no job, no output folder)."""
-    (cfg,) = preflight(overrides)
-    cfg.workdir = os.path.abspath(cfg.workdir)
-    return cfg
-
-
-def ablate_command(args: list[str]) -> None:
+def ablate_command(args: list[str], config_file: Optional[dict] = None) -> None:
     """``cpt ablate [overrides]``: composed here (not a Hydra job), each variant on top of the overrides."""
     from pipeline.ablate.runner import run_ablation
 
     if any(a in ("-m", "--multirun") for a in args):
         fail("cpt ablate sweeps its own axes (ablate.recipes, ablate.grid, ablate.replay_fractions, "
              "ablate.peak_lrs, ablate.seeds); drop -m")
-    overrides = ["force=true" if a == "--force" else a for a in args]
+    overrides = list(args)
     with one_line_errors():
+        if config_file is not None:
+            overrides = [store_config_file(config_file), *overrides]
         result = run_ablation(compose_config(overrides), compose_config, overrides)
     print(f"report: {result.report.path / 'report.html'}")
     print(f"table: {result.report.path / 'results.parquet'} and results.csv")
-
-
-def compose_one(overrides: list[str], jobs: int = 1):
-    """One validated :class:`CptConfig` (inside :func:`hydra_context`); a bad one: a one-line CptError."""
-    from hydra import compose
-
-    from pipeline.config import to_object
-
-    try:
-        return to_object(compose(config_name="config", overrides=overrides))
-    except Exception as exc:
-        msg = str(exc) if isinstance(exc, CptError) else describe_config_error(exc)
-        if jobs > 1:
-            msg += f" (sweep combination: {' '.join(overrides)})"
-        raise CptError(msg) from exc
-
-
-def sweep_combinations(overrides: list[str], config_loader) -> list[list[str]]:
-    """Every job of a ``-m`` sweep (Hydra's override grammar and basic sweeper; ``glob()`` over a
-    group's options needs the config loader), at most :data:`MAX_PREFLIGHT_JOBS` of them."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    try:
-        parsed = OverridesParser.create(config_loader=config_loader).parse_overrides(overrides)
-        batches = BasicSweeper.split_arguments(parsed, None)
-    except Exception as exc:
-        raise CptError(describe_config_error(exc)) from exc
-    jobs = [job for batch in batches for job in batch]
-    return jobs[:MAX_PREFLIGHT_JOBS]
-
-
-def preflight(args: list[str], *, multirun: bool = False) -> list:
-    """Compose and validate the config (under ``-m``, every sweep combination) before Hydra starts a
-    job, so a bad key fails in one line. Returns the composed configs."""
-    overrides = user_overrides(args)
-    with hydra_context() as loader:
-        jobs = sweep_combinations(overrides, loader) if multirun else [overrides]
-        return [compose_one(job, len(jobs)) for job in jobs]
 
 
 def run_tool(command: str, args: list[str]) -> None:
@@ -329,15 +232,24 @@ def main(argv: Optional[list[str]] = None) -> None:
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")
+    # a SIGTERM (a cancel, a scheduler) stops cpt as Ctrl-C does: the Slurm jobs it waits on are cancelled
+    signal.signal(signal.SIGTERM, raise_interrupt)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub at run time
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if command == "compare":
         return compare_command(rest)
     if command in PATH_COMMANDS:
         return convert_command(command, rest)
-    if command == "ablate":
-        return ablate_command(rest)
+    if command in SERVICE_COMMANDS:
+        from pipeline.service.commands import service_command
+
+        with one_line_errors():
+            return service_command(command, rest)
     rest = ["force=true" if a == "--force" else a for a in rest]
+    with one_line_errors():
+        rest, config_file = take_config_file(rest)
+    if command == "ablate":
+        return ablate_command(rest, config_file)
     flags, overrides = split_args(rest)
     if command == "runs" and "--why" in rest:
         return why_command(rest)
@@ -345,7 +257,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         return run_tool(command, rest)
     if not HYDRA_FLAGS_WITHOUT_COMPOSE.intersection(rest):
         with one_line_errors():
-            configs = preflight(rest, multirun=any(a in ("-m", "--multirun") for a in rest))
+            configs = preflight(rest, multirun=any(a in ("-m", "--multirun") for a in rest), config_file=config_file)
         if "--cfg" in flags or "-c" in flags:
             from pipeline.resolve import budget_note
 
@@ -357,6 +269,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     from pipeline.config import register_configs
 
     register_configs()
+    if config_file is not None:
+        overrides = [store_config_file(config_file), *overrides]
     sys.argv = [f"cpt-{command}", *flags, f"cmd={command}", *overrides]
     hydra.main(config_path=conf_dir(), config_name="config", version_base="1.3")(task)()
 

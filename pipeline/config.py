@@ -624,6 +624,39 @@ class AblateConfig:
             _check(lr > 0, "ablate.peak_lrs", f"{lr} is not > 0")
 
 
+# ----------------------------------------------------------------------------- service
+@dataclass
+class ServiceConfig:
+    """``cpt serve`` / ``cpt worker``: the service and its policy. A submitted job never sets any of it
+    (nor ``workdir``, nor the cluster's submission fields: those are the server's own)."""
+
+    database: str = ""  # "" = SQLite at <workdir>/service.sqlite; team mode: postgresql://user@host:port/db
+    host: str = "127.0.0.1"
+    port: int = 8765
+    auth: str = "auto"  # auto: on unless bound to loopback | on | off (refused off loopback)
+    data_roots: list[str] = field(default_factory=list)  # the folders a job's input paths may be under
+    executors: list[str] = field(default_factory=lambda: ["local"])  # cluster.executor values a job may use
+    local_workers: int = 1  # jobs this process runs at once (cpt serve: 0 = API and scheduler only)
+    max_running_per_user: int = 2
+    max_queued_per_user: int = 50
+    max_attempts: int = 3  # a job whose worker was lost is requeued until it has had this many attempts
+    lease_s: float = 30.0  # a worker that has not renewed its lease for this long is lost
+    heartbeat_s: float = 3.0
+    cancel_grace_s: float = 60.0  # SIGTERM (training checkpoints), then SIGKILL after this long
+    max_body_kb: int = 512
+    job_env: list[str] = field(default_factory=list)  # environment variables passed on to jobs (else scrubbed)
+
+    def __post_init__(self):
+        _one_of(self.auth, ("auto", "on", "off"), "service.auth")
+        for key in ("max_running_per_user", "max_queued_per_user", "max_attempts", "max_body_kb"):
+            _check(getattr(self, key) >= 1, f"service.{key}", "must be >= 1")
+        _check(self.local_workers >= 0, "service.local_workers", "must be >= 0")
+        _check(0 < self.heartbeat_s < self.lease_s, "service.heartbeat_s", "must be > 0 and < service.lease_s")
+        _check(1 <= self.port <= 65535, "service.port", "must be a TCP port")
+        for e in self.executors:
+            _one_of(e, ("local", "slurm", "ray"), "service.executors")
+
+
 # ----------------------------------------------------------------------------- root
 @dataclass
 class CptConfig:
@@ -651,6 +684,7 @@ class CptConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     ablate: AblateConfig = field(default_factory=AblateConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
 
     def __post_init__(self):
         _one_of(self.code_version, ("declared", "closure"), "code_version")

@@ -14,7 +14,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
 from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-from pipeline.cli import compose_one, hydra_context
+from pipeline.compose import compose_one, hydra_context
 from pipeline import languages
 from pipeline.curate.fast_filters import FAST_FILTERS
 from pipeline.curate.filter_steps import filter_steps

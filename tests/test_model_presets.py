@@ -5,7 +5,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from pipeline.cli import conf_dir
+from pipeline.compose import conf_dir
 from pipeline.config import ModelConfig
 
 

@@ -55,8 +55,18 @@ def submit(script: str, *args: str) -> str:
     return out.split(";")[0]
 
 
+# Job states of a job that has not ended. squeue also lists, for MinJobAge after the end, jobs that
+# finished (COMPLETED, FAILED, CANCELLED, TIMEOUT, ...): those are not in the queue.
+LIVE_STATES = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_FED",
+                         "REQUEUE_HOLD", "RESIZING", "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD", "SPECIAL_EXIT",
+                         "STOPPED"})
+NOT_STARTED_OR_RUNNING = frozenset({"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_FED",
+                                    "REQUEUE_HOLD", "RESIZING"})
+
+
 def queue_states(job_ids: list[str]) -> dict[str, str]:
-    """``{"<job>_<index>" or "<job>": state}`` for the jobs (array tasks one per entry) still in the queue."""
+    """``{"<job>_<index>" or "<job>": state}`` for the jobs (array tasks one per entry) still in the queue
+    (a job that has ended is not, though squeue lists it for a while)."""
     if not job_ids:
         return {}
     proc = _run(["squeue", "-h", "-r", "-j", ",".join(job_ids), "-o", "%i|%T"], check=False)
@@ -65,7 +75,7 @@ def queue_states(job_ids: list[str]) -> dict[str, str]:
     states = {}
     for line in proc.stdout.splitlines():
         job, _, state = line.strip().partition("|")
-        if job:
+        if job and state in LIVE_STATES:
             states[job] = state
     return states
 

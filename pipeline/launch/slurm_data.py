@@ -25,6 +25,7 @@ from pathlib import Path
 
 from datatrove.executor.slurm import SlurmPipelineExecutor
 
+from pipeline import events
 from pipeline.config import SlurmConfig
 from pipeline.errors import CptError
 from pipeline.launch import slurm_cli, slurm_preflight
@@ -126,6 +127,7 @@ def submit(pipeline: list, *, logging_dir: Path, tasks: int, what: str, cfg: Slu
     submission = {"job_ids": recorder.ids, "ranks": ranks, "array_size": cfg.max_array_size,
                   "logs": str(logging_dir / LOGS), "after": depends_job_id}
     append_submission(logging_dir, executor="slurm", what=what, tasks=tasks, submission=submission)
+    events.emit("slurm_submitted", what=what, job_ids=recorder.ids)
     return submission
 
 
@@ -134,7 +136,10 @@ def _active_submission(logging_dir: Path) -> dict | None:
     if not record or record.get("executor") != "slurm" or not record["submissions"]:
         return None
     last = record["submissions"][-1]
-    return last if slurm_cli.queue_states(last["job_ids"]) else None
+    # only a submission with a task still to run: one that is COMPLETING (or has left the queue) has ended,
+    # and waiting on it would report its old result instead of resubmitting the ranks it failed
+    states = slurm_cli.queue_states(last["job_ids"]).values()
+    return last if any(s in slurm_cli.NOT_STARTED_OR_RUNNING for s in states) else None
 
 
 def task_log(submission: dict, rank: int) -> Path:

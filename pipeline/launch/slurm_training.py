@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline import events
 from pipeline.config import SlurmConfig
 from pipeline.errors import ConfigError, CptError
 from pipeline.launch import slurm_cli, slurm_preflight
@@ -119,6 +120,7 @@ def submit(nproc: int, cfg: SlurmConfig, train_kwargs: dict, program: str = RANK
               "spec": str(spec_path), "world_size": nproc * cfg.nodes, "nodes": cfg.nodes, "partition": partition,
               "submitted_at": time.time(), "state": "PENDING", "reason": "", "exit_code": "", "restarts": 0}
     _save(out_dir, record)
+    events.emit("slurm_submitted", what="train", job_ids=[job_id])
     print(f"[train] submitted Slurm job {job_id} ({cfg.nodes} node(s) x {nproc} rank(s), partition "
           f"{partition}); log {record['log']}", file=sys.stderr, flush=True)
     return record

@@ -26,6 +26,7 @@ from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
 from megatron.core.optimizer_param_scheduler import get_canonical_lr_for_logging
 from tqdm.auto import tqdm
 
+from pipeline import events
 from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
 from pipeline.errors import ConfigError
 from pipeline.train.checkpoint import (
@@ -169,9 +170,10 @@ def _step_cost(model_cfg: ModelConfig, train_cfg: TrainConfig, precision_cfg: Pr
 class MetricsLog:
     """``metrics.jsonl`` (one JSON object per line) and TensorBoard scalars under ``tb/`` (rank 0 only)."""
 
-    def __init__(self, out_dir: Path, start_step: int):
+    def __init__(self, out_dir: Path, start_step: int, total_steps: int):
         from torch.utils.tensorboard import SummaryWriter
 
+        self.total_steps = total_steps
         self.path = out_dir / METRICS_NAME
         if self.path.exists():  # a resume: drop what was logged after the checkpoint
             kept = [line for line in self.path.read_text().splitlines()
@@ -187,6 +189,8 @@ class MetricsLog:
     def write(self, record: dict) -> None:
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
+        events.emit("progress", **{k: v for k, v in record.items() if k != "kind"}, metric=record["kind"],
+                    total=self.total_steps)
         step = record["step"]
         for key, value in record.items():
             if key == "eval_loss":
@@ -429,7 +433,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         meta = {"vocab_size": vocab_size, "real_vocab_size": real_vocab, "model": model_dict,
                 "tokenizer_sha256": tokenizer.sha256, "tokenizer_path": str(Path(tokenizer_path).resolve()),
                 "precision": precision_cfg.dtype, "run": run, "init_from": start.base_checkpoint}
-        log = MetricsLog(out_dir, state.step) if rank == 0 else _NoLog()
+        log = MetricsLog(out_dir, state.step, total_steps) if rank == 0 else _NoLog()
         bar = _progress_bar(total_steps, state.step, enabled=progress and rank == 0)
 
         def evaluate() -> dict[str, float]:
