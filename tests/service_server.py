@@ -54,8 +54,11 @@ def new_postgres_database() -> str:
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
-def database_for(kind: str) -> str:
-    return "" if kind == "sqlite" else new_postgres_database()
+def database_for(kind: str, folder: Optional[Path] = None) -> str:
+    """A fresh database: SQLite in ``folder`` (None: the server's default, in its workdir) or PostgreSQL."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'service.sqlite'}" if folder else ""
+    return new_postgres_database()
 
 
 class Server:
@@ -175,13 +178,18 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.3):
 
 
 def wait_state(server, job_id: str, states=TERMINAL, timeout: float = 600, token: Optional[str] = None) -> dict:
-    return wait_for(lambda: (j := job(server, job_id, token)) if j["state"] in states else None, timeout,
-                    f"job {job_id} to reach {states}")
+    def reached():
+        j = job(server, job_id, token)
+        return j if j["state"] in states else None
+
+    return wait_for(reached, timeout, f"job {job_id} to reach {states}")
 
 
 def train_progress(server, job_id: str) -> float:
-    """How far the job's train stage is (0 before it starts)."""
-    for st in job(server, job_id)["stages"]:
+    """How far the job's train stage is (0 before it starts); an error once the job has finished."""
+    j = job(server, job_id)
+    assert j["state"] not in TERMINAL, f"job {job_id} is {j['state']} before training got under way: {j['error']}"
+    for st in j["stages"]:
         if st["name"] == "train" and st["status"] == "running":
             return st.get("progress") or 0.0
     return 0.0

@@ -82,6 +82,32 @@ class RunningJob:
     slurm_job_ids: list = field(default_factory=list)
     cancel_sent: Optional[float] = None
     killed: bool = False
+    descendants: set = field(default_factory=set)  # (pid, start time) of every process the job started
+
+    def note_descendants(self) -> None:
+        """Remember the job's processes: local training ranks run in sessions of their own, and once the
+        leader is gone they are no longer its descendants; a SIGKILL must still reach them."""
+        try:
+            leader = psutil.Process(self.job["pid"])
+            for p in leader.children(recursive=True):
+                self.descendants.add((p.pid, p.create_time()))
+        except psutil.Error:
+            pass
+
+    def kill_all(self) -> None:
+        """SIGKILL to the job's process group and to every process it started."""
+        self.note_descendants()
+        if process_alive(self.job["pid"], self.job["pid_started"]):  # else its pid may be another's by now
+            try:
+                os.killpg(self.job["pid"], signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for pid, started in self.descendants:
+            if process_alive(pid, started):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     @property
     def id(self) -> str:
@@ -121,6 +147,7 @@ class Worker:
             for job_id in [j for j in self.running if j not in flags]:  # another worker took it: not ours
                 self.running.pop(job_id)
             for job_id, cancel in flags.items():
+                self.running[job_id].note_descendants()
                 if cancel:
                     self.running[job_id].job["cancel_requested"] = True
             queue.worker_heartbeat(self.engine, self.id)
@@ -182,20 +209,18 @@ class Worker:
         if rj.job.get("cancel_requested") and not rj.ended():
             if rj.cancel_sent is None:
                 rj.cancel_sent = time.time()
-                self.signal(rj, signal.SIGTERM)
+                rj.note_descendants()
+                try:
+                    os.kill(rj.job["pid"], signal.SIGTERM)  # the leader passes it on to cpt
+                except ProcessLookupError:
+                    pass
             elif not rj.killed and time.time() - rj.cancel_sent > grace:
                 rj.killed = True
-                self.signal(rj, signal.SIGKILL)
+                rj.kill_all()
                 self.scancel(rj)
         if rj.ended():
             self.ingest(rj)
             self.conclude(rj)
-
-    def signal(self, rj: RunningJob, sig: int) -> None:
-        try:
-            os.killpg(rj.job["pid"], sig)
-        except ProcessLookupError:
-            pass
 
     def scancel(self, rj: RunningJob) -> None:
         if rj.slurm_job_ids:
@@ -209,8 +234,7 @@ class Worker:
     def conclude(self, rj: RunningJob) -> None:
         """The job's process has exited: its state from cpt's exit status (or its absence)."""
         self.running.pop(rj.id, None)
-        if rj.proc is None or rj.killed or rj.job.get("cancel_requested"):
-            self.signal(rj, signal.SIGKILL)  # nothing of the group may outlive its leader
+        rj.kill_all()  # nothing the job started may outlive it
         try:
             code: Optional[int] = int((rj.dir / EXIT_FILE).read_text())
         except (OSError, ValueError):
