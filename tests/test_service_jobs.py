@@ -241,7 +241,7 @@ def test_two_workers_race_for_20_jobs_and_each_runs_exactly_once(tmp_path):
     server = Server(workdir, "service.local_workers=0", "service.max_running_per_user=20").start()
     workers = []
     try:
-        ids = [submit(server, "sample", ["sample.web_pages=4", "sample.original_docs=8", f"sample.seed={i}"])
+        ids = [submit(server, "sample", ["sample.web_pages=10", "sample.original_docs=20", f"sample.seed={i}"])
                for i in range(20)]
         for i in range(2):
             log = open(tmp_path / f"worker{i}.log", "wb")
