@@ -15,6 +15,7 @@ import signal
 import sys
 from typing import Iterator, Optional
 
+from pipeline import events
 from pipeline.compose import (compose_config, conf_dir, describe_config_error, preflight, read_config_file, split_args,
                               store_config_file)
 from pipeline.errors import CptError
@@ -234,6 +235,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         fail(f"unknown command '{command}'; commands: {', '.join(COMMANDS)}")
     # a SIGTERM (a cancel, a scheduler) stops cpt as Ctrl-C does: the Slurm jobs it waits on are cancelled
     signal.signal(signal.SIGTERM, raise_interrupt)
+    events.forward_warnings()  # under the service: warnings are job events too
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub at run time
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if command == "compare":

@@ -25,3 +25,23 @@ def emit(kind: str, /, **data) -> None:
             os.close(fd)
     except OSError:
         pass  # events are a view of the run; a full disk must not fail the run itself
+
+
+def forward_warnings(limit: int = 20) -> None:
+    """Python warnings become ``warning`` events too (each distinct message once, at most ``limit``),
+    still shown as before. Only when the service collects events."""
+    if not os.environ.get(EVENTS_FILE_ENV):
+        return
+    import warnings
+
+    seen: set = set()
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        key = (category.__name__, str(message))
+        if key not in seen and len(seen) < limit:
+            seen.add(key)
+            emit("warning", category=category.__name__, message=str(message)[:1000], where=f"{filename}:{lineno}")
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
