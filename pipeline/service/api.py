@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import time
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import AsyncIterator, Optional
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -149,23 +151,24 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
         return StreamingResponse(event_stream(job_id, start, follow), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    def event_stream(job_id: str, after: int, follow: bool) -> Iterator[str]:
+    async def event_stream(job_id: str, after: int, follow: bool) -> AsyncIterator[str]:
+        """Async, so an open stream holds no worker thread between polls (many watchers, one server)."""
         last_sent = time.time()
         while True:
-            batch = queue.events_after(engine, job_id, after)
+            batch = await run_in_threadpool(queue.events_after, engine, job_id, after)
             for ev in batch:
                 after = ev["id"]
                 yield f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps({**ev['data'], 'ts': ev['ts']})}\n\n"
                 last_sent = time.time()
             if batch:
                 continue
-            job = queue.get(engine, job_id)
+            job = await run_in_threadpool(queue.get, engine, job_id)
             if not follow or job is None or job["state"] in queue.TERMINAL:
                 return
             if time.time() - last_sent > 15:
                 yield ": keep-alive\n\n"
                 last_sent = time.time()
-            time.sleep(0.5)
+            await asyncio.sleep(0.5)
 
     @app.get(f"{API}/jobs/{{job_id}}/log", response_class=PlainTextResponse)
     def job_log(job_id: str, offset: int = Query(default=0, ge=0), limit: int = Query(default=1 << 20, ge=1, le=8 << 20),
