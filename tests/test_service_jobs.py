@@ -179,6 +179,25 @@ def test_cancel_stops_training_with_a_checkpoint_leaves_no_process_and_a_retry_r
     assert wait_state(server, retry["id"], timeout=120)["state"] == "cancelled"
 
 
+def test_cancel_past_the_grace_period_kills_every_process_of_the_job(baseline, tmp_path):
+    """service.cancel_grace_s=0: SIGTERM, then SIGKILL at once to the group and everything it started."""
+    import sqlalchemy as sa
+
+    _, _, base_workdir = baseline
+    url = database_for("sqlite", tmp_path)
+    server = Server(base_workdir, "service.cancel_grace_s=0", database=url).start()
+    try:
+        job_id = submit(server, "run", [*SMALL_RUN, "train.train_iters=3000"])
+        wait_for(lambda: train_progress(server, job_id) > 0, 300, "training to be under way")
+        with sa.create_engine(url).connect() as conn:
+            leader = conn.execute(sa.text("select pid from jobs where id = :i"), {"i": job_id}).scalar_one()
+        request(server, "POST", f"/jobs/{job_id}/cancel")
+        assert wait_state(server, job_id, timeout=120)["state"] == "cancelled"
+        assert live_processes(leader) == []
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("database", DATABASES)
 def test_server_sigkilled_mid_training_reattaches_to_the_running_job(baseline, database, tmp_path):
     """The job's process outlives the server; the restarted server finds it by pid and start time."""

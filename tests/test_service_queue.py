@@ -134,3 +134,16 @@ def test_two_processes_racing_claim_each_job_exactly_once(engine):
         running = [e for e in queue.events_after(engine, job_id) if e["data"].get("state") == "running"]
         assert len(running) == 1
     assert json.loads(queue.get(engine, claimed[0])["args"])
+
+
+def test_a_job_lost_too_often_ends_interrupted(engine):
+    """Requeueing is bounded: at service.max_attempts the job stays interrupted."""
+    from pipeline.service import queue
+
+    queue_job(engine, "frank")
+    for attempt in (1, 2):
+        job = queue.claim(engine, worker_id="w", host="h", lease_s=60, max_running_per_user=1)
+        assert job["attempt"] == attempt
+        state = queue.interrupt(engine, job, "w", 2, "lost")
+    assert state == "interrupted" and queue.get(engine, job["id"])["finished_at"]
+    assert queue.claim(engine, worker_id="w", host="h", lease_s=60, max_running_per_user=1) is None
