@@ -27,7 +27,9 @@ from typing import Optional
 
 import psutil
 import sqlalchemy as sa
+import yaml
 
+from pipeline.compose import parse_config_file
 from pipeline.config import CptConfig
 from pipeline.events import EVENTS_FILE_ENV
 from pipeline.service import queue
@@ -166,9 +168,6 @@ class Worker:
         args = json.loads(job["args"])
         cli = [sys.executable, "-m", "pipeline.cli", job["command"], *args]
         if job["command"] not in PATH_COMMANDS:
-            from pipeline.compose import parse_config_file
-            import yaml
-
             body = parse_config_file(job["config"]) if job["config"] else None
             path = directory / CONFIG_FILE
             tmp = path.with_name(f".{CONFIG_FILE}.tmp")
@@ -186,9 +185,9 @@ class Worker:
 
     def start(self, job: dict) -> None:
         directory = job_dir(self.server.workdir, job["id"])
-        (directory / "outputs").mkdir(parents=True, exist_ok=True, mode=0o700)
-        (directory / EXIT_FILE).unlink(missing_ok=True)
         try:
+            (directory / "outputs").mkdir(parents=True, exist_ok=True, mode=0o700)
+            (directory / EXIT_FILE).unlink(missing_ok=True)
             argv = self.argv(job, directory)
             proc = subprocess.Popen(argv, cwd=directory, env=self.environment(directory), start_new_session=True,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
