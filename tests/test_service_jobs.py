@@ -71,7 +71,8 @@ def test_a_job_runs_every_stage_with_events_stages_and_artifacts(baseline):
     assert states == ["queued", "running", "succeeded"]
     assert [e["id"] for e in evs] == sorted(e["id"] for e in evs)
     assert any(e["kind"] == "warning" and e["data"]["message"] for e in evs)  # e.g. megatron's deprecations
-    progress = [e["data"] for e in evs if e["kind"] == "progress"]
+    assert any(e["kind"] == "progress" and e["data"]["metric"] == "tasks" for e in evs)  # data stages: tasks done
+    progress = [e["data"] for e in evs if e["kind"] == "progress" and e["data"]["metric"] == "train"]
     assert progress and progress[-1]["step"] == 80 and progress[-1]["total"] == 80
     status, listing = request(server, "GET", f"/jobs/{job_id}/artifacts")
     paths = {f["path"] for f in listing["files"]}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from datatrove.executor import LocalPipelineExecutor
 
+from pipeline import events
 from pipeline.errors import CptError
 from pipeline.executor import Job, merged_stats
 from pipeline.launch.task_state import maybe_fail_rank
@@ -46,7 +47,10 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
     def mark_rank_as_completed(self, rank: int):
         super().mark_rank_as_completed(rank)
-        _maybe_inject_kill(Path(self.logging_dir.path))
+        logging_dir = Path(self.logging_dir.path)
+        done = len(list((logging_dir / "completions").iterdir()))
+        events.emit("progress", metric="tasks", step=done, total=self.world_size)  # tasks of the running stage
+        _maybe_inject_kill(logging_dir)
 
 
 FAULT_ENV = "CPT_FAULT_KILL_AFTER"

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline import events
 from pipeline.registry import write_json_atomic
 
 JOB_RECORD = "cluster_job.json"
@@ -73,6 +74,8 @@ class ProgressLine:
             line += f", {failed} failed"
         if line != self._last:
             self._last = line
+            events.emit("progress", metric="tasks", what=self.what, step=done, total=self.total, running=running,
+                        pending=pending, failed=failed)
             elapsed = time.monotonic() - self.started
             print(f"[{self.what}] {line} ({self.where}, {elapsed:.0f}s)", file=sys.stderr, flush=True)
 
