@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
@@ -20,20 +19,14 @@ DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 pytestmark = pytest.mark.slow
 
 
-def outputs(workdir, stage: str) -> dict:
-    """What a stage run produced that an interruption must not change: its stats (no timings)."""
-    (manifest,) = [json.loads(p.read_text()) for p in (workdir).glob(f"{stage}/*/manifest.json")]
-    return manifest
+def manifest(workdir, stage: str, fingerprint: str) -> dict:
+    return json.loads((workdir / stage / fingerprint / "manifest.json").read_text())
 
 
-def final_metrics(workdir) -> dict:
-    m = outputs(workdir, "train")
-    keep = ("final_train_loss", "eval_loss", "iterations", "tokens_seen")
-    return {k: m["stats"].get(k) for k in keep if k in m["stats"]}
-
-
-def evaluation(workdir) -> dict:
-    return outputs(workdir, "evaluate")["stats"]
+def final_metrics(workdir, fingerprint: str) -> dict:
+    """What an interruption must not change in training: its results (no timings)."""
+    stats = manifest(workdir, "train", fingerprint)["stats"]
+    return {k: stats[k] for k in ("final_train_loss", "eval_loss", "iterations", "tokens_seen")}
 
 
 def live_processes(pgid: int) -> list:
@@ -248,10 +241,13 @@ def test_server_and_job_sigkilled_mid_training_requeue_resume_and_equal_an_unint
         assert states == ["queued", "running", "interrupted", "queued", "running", "succeeded"]
         by_name = {s["name"]: s for s in done["stages"]}
         assert all(by_name[s]["cached"] for s in ("sample", "extract", "curate", "dedup", "tokenize", "mix", "pretrain"))
-        train = outputs(workdir, "train")["stats"]
+        fp = {name: s["fingerprint"] for name, s in by_name.items()}
+        train = manifest(workdir, "train", fp["train"])["stats"]
         assert train["resumed"] and train["start_iteration"] >= 20  # its checkpoint before the kill (every 10 steps)
-        assert final_metrics(workdir) == final_metrics(base_workdir)
-        assert evaluation(workdir) == evaluation(base_workdir)
+        # the same run uninterrupted (the baseline's job: same config, so the same fingerprints)
+        assert final_metrics(workdir, fp["train"]) == final_metrics(base_workdir, fp["train"])
+        assert (manifest(workdir, "evaluate", fp["evaluate"])["stats"]
+                == manifest(base_workdir, "evaluate", fp["evaluate"])["stats"])
     finally:
         server.stop()
 
