@@ -77,7 +77,7 @@ def hostile_submissions(data: Path) -> list[tuple[str, dict]]:
         ("instantiate: _target_ in a config file", run(config="train:\n  _target_: subprocess.call\n")),
         ("instantiate: _target_ in a list", run(config="mix:\n  extra_sources:\n    - _target_: os.system\n")),
         ("instantiate: _partial_", run("+x={_partial_: true}")),
-        ("hydra: callbacks", run(f"+hydra.callbacks.x._target_=os.system")),
+        ("hydra: callbacks", run("+hydra.callbacks.x._target_=os.system")),
         ("hydra: launcher group", run("hydra/launcher=submitit_slurm")),
         ("hydra: job settings", run("+hydra.job.chdir=true")),
         ("hydra: run dir in a config file", run(config="hydra:\n  run:\n    dir: /tmp\n")),
