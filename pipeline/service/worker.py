@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,9 @@ class Worker:
                 self.tick()
             except sa.exc.OperationalError as exc:  # the database restarting: try again next tick
                 print(f"cpt worker: database unavailable ({str(exc).splitlines()[0]}); retrying", file=sys.stderr)
+            except Exception:  # a bug must not silently stop the queue: say so, keep serving the jobs
+                traceback.print_exc()
+                self.stopping.wait(5)
             self.stopping.wait(poll_s)
 
     def tick(self) -> None:
