@@ -132,14 +132,16 @@ def submit(pipeline: list, *, logging_dir: Path, tasks: int, what: str, cfg: Slu
 
 
 def _active_submission(logging_dir: Path) -> dict | None:
+    """The last submission, if it still has a task to run for a rank that has not completed. Its tasks
+    for completed ranks may still be RUNNING (exiting) for a moment, and squeue lists ended tasks for a
+    while: waiting on such a submission would report its old failures instead of resubmitting them."""
     record = read_record(logging_dir)
     if not record or record.get("executor") != "slurm" or not record["submissions"]:
         return None
     last = record["submissions"][-1]
-    # only a submission with a task still to run: one that is COMPLETING (or has left the queue) has ended,
-    # and waiting on it would report its old result instead of resubmitting the ranks it failed
-    states = slurm_cli.queue_states(last["job_ids"]).values()
-    return last if any(s in slurm_cli.NOT_STARTED_OR_RUNNING for s in states) else None
+    t = tally(Path(logging_dir), last)
+    waiting = [r for r in t["running"] + t["pending"] if t["states"].get(r) in slurm_cli.NOT_STARTED_OR_RUNNING]
+    return last if waiting else None
 
 
 def task_log(submission: dict, rank: int) -> Path:
@@ -166,7 +168,7 @@ def tally(logging_dir: Path, submission: dict) -> dict:
     pending = [r for r in ranks if r not in done and r in in_queue and r not in running]
     failed = [r for r in ranks if r not in done and r not in in_queue]
     return {"done": len([r for r in ranks if r in done]), "running": running, "pending": pending, "failed": failed,
-            "queue_empty": not states}
+            "queue_empty": not states, "states": in_queue}
 
 
 def wait(logging_dir: Path, *, tasks: int, what: str, submission: dict, poll_s: float) -> None:
