@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.config import CptConfig
 from pipeline.errors import CptError
 from pipeline.service import auth, queue
-from pipeline.service.submission import check_submission
+from pipeline.service.submission import PATH_COMMANDS, check_submission
 from pipeline.service.worker import LOG_FILE, job_dir
 
 API = "/api/v1"
@@ -133,7 +133,7 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
             raise HTTPException(409, f"job {job_id} is {old['state']}; retry a finished job")
         new_id = queue.new_id()
         args = json.loads(old["args"])
-        if old["command"] in ("import-hf", "export-hf"):  # DEST: the new job's own outputs
+        if old["command"] in PATH_COMMANDS:  # DEST: the new job's own outputs
             args = [args[0], Path(args[1]).name, *args[2:]]
         sub = check_submission(server, old["command"], args, old["config"], job_dir(server.workdir, new_id))
         job, _ = queue.submit(engine, job_id=new_id, user=old["user"], command=sub.command, args=sub.args,
