@@ -18,15 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.config import CptConfig
 from pipeline.errors import CptError
-from pipeline.service import auth, queue
-from pipeline.service.submission import PATH_COMMANDS, check_submission
+from pipeline.service import artifacts, auth, queue
+from pipeline.service.actions import retry_job, submit_job
+from pipeline.service.sessions import SameOrigin, Sessions, server_secret
+from pipeline.service.submission import check_submission
+from pipeline.service.web import pages
 from pipeline.service.worker import LOG_FILE, job_dir
 
 API = "/api/v1"
-_STAGE = re.compile(r"^[a-z_]{1,32}$")
-_FP = re.compile(r"^[0-9a-f]{16}$")
 _JOB_ID = re.compile(r"^[0-9a-f]{16}$")
-MAX_LISTED_FILES = 5000
+# an artifact shown in the browser (the report in its frame) runs no script and loads nothing from anywhere
+ARTIFACT_CSP = "sandbox allow-same-origin; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
 class JobRequest(BaseModel):
@@ -63,11 +65,43 @@ class BodyLimit:
         return await self.app(scope, limited, send)
 
 
+class SecurityHeaders:
+    """Headers on every response: no MIME sniffing, no referrer off the site, no framing by other sites,
+    and the pages' Content-Security-Policy (scripts, styles, requests: this server only)."""
+
+    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+               (b"x-frame-options", b"SAMEORIGIN")]
+    PAGE_CSP = (b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                b"connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {k.lower() for k, _ in headers}
+                headers += [h for h in self.HEADERS if h[0] not in names]
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", self.PAGE_CSP))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return await self.app(scope, receive, with_headers)
+
+
 def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
     s = server.service
     auth_on = auth.auth_enabled(s.auth, s.host)
+    sessions = Sessions(engine, auth_on, server_secret(server.workdir))
     app = FastAPI(title="cpt", version="1", description="continued-pretraining pipeline service",
-                  docs_url="/docs", openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SameOrigin)
     app.add_middleware(BodyLimit, limit=s.max_body_kb * 1024)
 
     @app.exception_handler(CptError)
@@ -75,14 +109,8 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
         status = 429 if isinstance(exc, queue.QueueFull) else 409 if isinstance(exc, queue.Conflict) else 422
         return JSONResponse({"detail": str(exc).splitlines()[0][:2000]}, status)
 
-    def user(authorization: Optional[str] = Header(default=None)) -> auth.User:
-        if not auth_on:
-            return auth.LOCAL_USER
-        who = auth.authenticate(engine, authorization)
-        if who is None:
-            raise HTTPException(401, "a valid bearer token is required (Authorization: Bearer cpt_...)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return who
+    def user(request: Request) -> auth.User:
+        return sessions.require_api_user(request)
 
     def own_job(job_id: str, who: auth.User) -> dict:
         job = queue.get(engine, job_id) if _JOB_ID.match(job_id) else None
@@ -99,11 +127,7 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
 
     @app.post(f"{API}/jobs", status_code=201)
     def submit(req: JobRequest, who: auth.User = Depends(user)):
-        job_id = queue.new_id()
-        sub = check_submission(server, req.command, req.overrides, req.config, job_dir(server.workdir, job_id))
-        job, created = queue.submit(engine, job_id=job_id, user=who.name, command=sub.command, args=sub.args,
-                                    config=req.config, idempotency_key=req.idempotency_key, resolved=sub.resolved,
-                                    plan=sub.plan, max_queued=s.max_queued_per_user)
+        job, created = submit_job(engine, server, who, req.command, req.overrides, req.config, req.idempotency_key)
         return JSONResponse({"id": job["id"], "state": job["state"]}, 201 if created else 200)
 
     @app.get(f"{API}/jobs")
@@ -128,17 +152,7 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
     @app.post(f"{API}/jobs/{{job_id}}/retry", status_code=201)
     def retry(job_id: str, who: auth.User = Depends(user)):
         """A new attempt of a finished job: the same submission, checked again; completed stages are cache hits."""
-        old = own_job(job_id, who)
-        if old["state"] not in queue.TERMINAL:
-            raise HTTPException(409, f"job {job_id} is {old['state']}; retry a finished job")
-        new_id = queue.new_id()
-        args = json.loads(old["args"])
-        if old["command"] in PATH_COMMANDS:  # DEST: the new job's own outputs
-            args = [args[0], Path(args[1]).name, *args[2:]]
-        sub = check_submission(server, old["command"], args, old["config"], job_dir(server.workdir, new_id))
-        job, _ = queue.submit(engine, job_id=new_id, user=old["user"], command=sub.command, args=sub.args,
-                              config=old["config"], idempotency_key=None, resolved=sub.resolved, plan=sub.plan,
-                              max_queued=s.max_queued_per_user, retry_of=job_id)
+        job = retry_job(engine, server, own_job(job_id, who))
         return {"id": job["id"], "state": job["state"], "retry_of": job_id}
 
     @app.get(f"{API}/jobs/{{job_id}}/events")
@@ -184,43 +198,21 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
         return PlainTextResponse(data.decode("utf-8", "replace"), headers={"X-Log-Offset": str(offset + len(data))})
 
     # ------------------------------------------------------------------ artifacts
-    def artifact_roots(job: dict) -> dict[str, Path]:
-        roots = {"outputs": job_dir(server.workdir, job["id"]) / "outputs"}
-        for st in json.loads(job["stages"] or "[]"):
-            if st.get("status") in ("completed", "cached") and _STAGE.match(st["name"] or "") and _FP.match(st["fingerprint"] or ""):
-                roots[st["name"]] = Path(server.workdir) / st["name"] / st["fingerprint"]
-        return roots
-
     @app.get(f"{API}/jobs/{{job_id}}/artifacts")
-    def artifacts(job_id: str, who: auth.User = Depends(user)):
+    def job_artifacts(job_id: str, who: auth.User = Depends(user)):
         """The job's outputs: each completed stage's files (report, results tables, funnel, metrics, the
         exported model) and ``outputs/`` (import-hf / export-hf)."""
-        job = own_job(job_id, who)
-        files = []
-        for name, root in artifact_roots(job).items():
-            for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked folders
-                for fn in sorted(filenames):
-                    p = Path(dirpath) / fn
-                    if p.is_symlink() or not p.is_file():
-                        continue
-                    files.append({"path": f"{name}/{p.relative_to(root)}", "size": p.stat().st_size})
-                    if len(files) >= MAX_LISTED_FILES:
-                        return {"files": files, "truncated": True}
-        return {"files": files, "truncated": False}
+        files, truncated = artifacts.listing(server.workdir, own_job(job_id, who))
+        return {"files": files, "truncated": truncated}
 
     @app.get(f"{API}/jobs/{{job_id}}/artifacts/{{path:path}}")
-    def artifact(job_id: str, path: str, who: auth.User = Depends(user)):
-        job = own_job(job_id, who)
-        name, _, rest = path.partition("/")
-        roots = artifact_roots(job)
-        parts = Path(rest).parts
-        if name not in roots or not rest or rest.startswith("/") or ".." in parts or "\x00" in rest:
+    def artifact(job_id: str, path: str, inline: bool = False, who: auth.User = Depends(user)):
+        """One artifact file; ``?inline=true`` shows it in the browser (sandboxed: no script runs)."""
+        target = artifacts.resolve(server.workdir, own_job(job_id, who), path)
+        if target is None:
             raise HTTPException(404, "no such artifact")
-        root = Path(os.path.realpath(roots[name]))
-        target = Path(os.path.realpath(root / rest))
-        if root not in target.parents or not target.is_file():
-            raise HTTPException(404, "no such artifact")
-        return FileResponse(target, filename=target.name)
+        return FileResponse(target, filename=target.name, content_disposition_type="inline" if inline else "attachment",
+                            headers={"Content-Security-Policy": ARTIFACT_CSP})
 
     # ------------------------------------------------------------------ runs
     @app.get(f"{API}/runs")
@@ -235,7 +227,7 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
         """One stage run: its manifest, its inputs (upstream) and the runs that consumed it (downstream)."""
         from pipeline.registry import Registry
 
-        if not _STAGE.match(stage) or not _FP.match(fingerprint):
+        if not artifacts.STAGE_NAME.match(stage) or not artifacts.FINGERPRINT.match(fingerprint):
             raise HTTPException(404, "no such run")
         path = Path(server.workdir) / stage / fingerprint / "manifest.json"
         if not path.is_file():
@@ -255,6 +247,7 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
                 workers.c.heartbeat_at > time.time() - s.lease_s)).scalar_one()
         return {"status": "ok", "database": engine.dialect.name, "workers": alive, "auth": auth_on}
 
+    pages.mount(app, engine, server, sessions)
     return app
 
 

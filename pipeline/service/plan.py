@@ -25,7 +25,8 @@ def plan_job(cfg: CptConfig, command: str) -> tuple[dict, dict]:
     else:
         chain = Chain(cfg, plan_only=True)
         chain.run_all() if command == "run" else getattr(chain, command)()
-        plan["stages"] = [{"name": a.stage, "fingerprint": a.fingerprint, "cached": not a.manifest.get("planned")}
+        plan["stages"] = [{"name": a.stage, "fingerprint": a.fingerprint, "cached": not a.manifest.get("planned"),
+                           "inputs": a.manifest.get("inputs") or {}}
                           for a in chain.artifacts().values() if a.manifest.get("planned") or a.cached]
     t, m = resolved.train, resolved.model
     plan["budget"] = {"train_iters": t.train_iters, "global_batch_size": t.global_batch_size,

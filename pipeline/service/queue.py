@@ -78,16 +78,49 @@ def get(engine: sa.Engine, job_id: str) -> Optional[dict]:
 
 
 def list_jobs(engine: sa.Engine, *, user: Optional[str] = None, state: Optional[str] = None,
-              limit: int = 100) -> list[dict]:
-    q = sa.select(jobs.c.id, jobs.c.user, jobs.c.command, jobs.c.args, jobs.c.state, jobs.c.attempt,
-                  jobs.c.created_at, jobs.c.started_at, jobs.c.finished_at, jobs.c.error, jobs.c.retry_of)
+              command: Optional[str] = None, before: Optional[float] = None, limit: int = 100,
+              detail: bool = False) -> list[dict]:
+    """Newest first; ``before``: only jobs submitted earlier (the next page); ``detail`` adds the plan and
+    the stages (the jobs page's stage strip)."""
+    cols = [jobs.c.id, jobs.c.user, jobs.c.command, jobs.c.args, jobs.c.state, jobs.c.attempt, jobs.c.created_at,
+            jobs.c.started_at, jobs.c.finished_at, jobs.c.error, jobs.c.retry_of]
+    q = sa.select(*cols, *([jobs.c.plan, jobs.c.stages] if detail else []))
     if user is not None:
         q = q.where(jobs.c.user == user)
     if state is not None:
         q = q.where(jobs.c.state == state)
+    if command is not None:
+        q = q.where(jobs.c.command == command)
+    if before is not None:
+        q = q.where(jobs.c.created_at < before)
     with read(engine) as conn:
         rows = conn.execute(q.order_by(jobs.c.created_at.desc()).limit(limit)).all()
     return [dict(r._mapping) for r in rows]
+
+
+def stage_uses(engine: sa.Engine, user: Optional[str] = None) -> list[tuple[str, str]]:
+    """(job id, its stages JSON) of every job (of ``user``), oldest first: which jobs made or reused a run."""
+    q = sa.select(jobs.c.id, jobs.c.stages).order_by(jobs.c.created_at)
+    if user is not None:
+        q = q.where(jobs.c.user == user)
+    with read(engine) as conn:
+        return [(r.id, r.stages) for r in conn.execute(q)]
+
+
+def events_of_kind(engine: sa.Engine, job_id: str, kinds: tuple[str, ...], *, newest: Optional[int] = None) -> list[dict]:
+    """The job's events of these kinds, oldest first (``newest``: only the last so many)."""
+    q = sa.select(events).where(events.c.job_id == job_id, events.c.kind.in_(kinds))
+    if newest is not None:
+        q = q.order_by(events.c.id.desc()).limit(newest)
+    with read(engine) as conn:
+        rows = conn.execute(q if newest is not None else q.order_by(events.c.id)).all()
+    rows = sorted(rows, key=lambda r: r.id)
+    return [{"id": r.id, "ts": r.ts, "kind": r.kind, "data": json.loads(r.data)} for r in rows]
+
+
+def last_event_id(engine: sa.Engine, job_id: str) -> int:
+    with read(engine) as conn:
+        return conn.execute(sa.select(sa.func.max(events.c.id)).where(events.c.job_id == job_id)).scalar() or 0
 
 
 def events_after(engine: sa.Engine, job_id: str, after: int = 0, limit: int = 500) -> list[dict]:
