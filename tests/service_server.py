@@ -29,6 +29,14 @@ SMALL_RUN = ["sample.web_pages=40", "sample.original_docs=100", "base_model.pret
 TERMINAL = ("succeeded", "failed", "cancelled", "interrupted")
 
 
+def token(workdir: Path, name: str, admin: bool = False) -> str:
+    """A new token for user ``name`` in the server's default database (``cpt serve token create``)."""
+    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "serve", "token", "create", name,
+                          *(["--admin"] if admin else []), f"workdir={workdir}"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

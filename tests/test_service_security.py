@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service_server import CANARY, SMALL_RUN, Server, request, submit, wait_state
+from service_server import CANARY, SMALL_RUN, Server, request, submit, token, wait_state
 
 pytestmark = pytest.mark.slow
 MARKER = f"/tmp/cpt-pwned-{uuid.uuid4().hex}"  # an attack that ran would create it
@@ -34,13 +34,6 @@ def raw_get(server, path: str, token: str) -> tuple[int, str]:
     body = resp.read().decode("utf-8", "replace")
     RESPONSES.append(body)
     return resp.status, body
-
-
-def token(workdir: Path, name: str, admin: bool = False) -> str:
-    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "serve", "token", "create", name,
-                          *(["--admin"] if admin else []), f"workdir={workdir}"],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,7 @@ def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions
         """A page the browser navigated to gets an HTML error; the API and the pages' scripts get JSON."""
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
             return await http_exception_handler(request, exc)
-        return render(request, "error.html", exc.status_code, status=exc.status_code, message=str(exc.detail))
+        return render(request, "error.html", exc.status_code, code=exc.status_code, message=str(exc.detail))
 
     def page_user(request: Request) -> auth.User:
         who = sessions.user(request)

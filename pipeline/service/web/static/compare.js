@@ -15,8 +15,8 @@
   draw(data.series);
   if (data.series.some(s => !TERMINAL.includes(s.state))) {
     const timer = setInterval(async () => {
-      const r = await fetch("/compare/data" + location.search);
-      if (!r.ok) return;
+      const r = await fetch("/compare/data" + location.search).catch(() => null);
+      if (!r || !r.ok) return;
       const fresh = await r.json();
       draw(fresh.series);
       if (fresh.series.every(s => TERMINAL.includes(s.state))) clearInterval(timer);

@@ -112,8 +112,10 @@
   function refreshResults() {
     clearTimeout(resultsTimer);
     resultsTimer = setTimeout(async () => {
-      const r = await fetch(`/jobs/${live.id}/results`, { });
-      if (r.ok) $("results").innerHTML = await r.text();
+      try {
+        const r = await fetch(`/jobs/${live.id}/results`);
+        if (r.ok) $("results").innerHTML = await r.text();
+      } catch (err) { /* the next finished stage or a reload shows them */ }
     }, 300);
   }
 
@@ -140,8 +142,8 @@
     if (busy) return;
     busy = true;
     try {
-      const r = await fetch(`/api/v1/jobs/${live.id}/log?offset=${logOffset}`);
-      if (!r.ok) return;
+      const r = await fetch(`/api/v1/jobs/${live.id}/log?offset=${logOffset}`).catch(() => null);
+      if (!r || !r.ok) return;
       const text = await r.text();
       logOffset = +r.headers.get("X-Log-Offset") || logOffset;
       if (text) {

@@ -16,8 +16,10 @@
   });
   async function refresh() {
     if (document.hidden) return;
-    const r = await fetch("/jobs/rows" + location.search);
-    if (r.ok) { body.innerHTML = await r.text(); sync(); }
+    try {
+      const r = await fetch("/jobs/rows" + location.search);
+      if (r.ok) { body.innerHTML = await r.text(); sync(); }
+    } catch (err) { /* the server is restarting or the page is closing: the next tick tries again */ }
   }
   setInterval(refresh, 3000);
   sync();
