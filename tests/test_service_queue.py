@@ -46,7 +46,21 @@ def test_migrations_create_the_schema_the_code_uses_and_an_upgrade_keeps_the_job
     migrate(engine)  # a restart (or an upgrade with nothing new) keeps every job
     assert queue.get(engine, job_id)["state"] == "queued"
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar_one() == "0001"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar_one() == "0002"
+
+
+def test_an_upgrade_from_the_first_schema_keeps_the_jobs_and_adds_the_list_index(tmp_path):
+    from pipeline.service import queue
+    from pipeline.service.db import connect, database_url, migrate
+
+    eng = connect(database_url("", str(tmp_path)))
+    migrate(eng, "0001")
+    job_id = queue_job(eng, "alice")
+    migrate(eng)
+    assert queue.get(eng, job_id)["state"] == "queued"
+    with eng.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM jobs ORDER BY created_at DESC LIMIT 100").all()
+    assert "ix_jobs_created_at" in str(plan), plan
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -170,11 +169,11 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
         last_sent = time.time()
         while True:
             batch = await run_in_threadpool(queue.events_after, engine, job_id, after)
-            for ev in batch:
-                after = ev["id"]
-                yield f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps({**ev['data'], 'ts': ev['ts']})}\n\n"
+            if batch:  # one write per batch, not per event: a replay of thousands of events is one chunk a page
+                after = batch[-1]["id"]
+                yield "".join(f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps({**ev['data'], 'ts': ev['ts']})}\n\n"
+                              for ev in batch)
                 last_sent = time.time()
-            if batch:
                 continue
             job = await run_in_threadpool(queue.get, engine, job_id)
             if not follow or job is None or job["state"] in queue.TERMINAL:

@@ -44,6 +44,8 @@ jobs = sa.Table(
     sa.Column("events_offset", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("slurm_job_ids", sa.Text),  # JSON list
     sa.UniqueConstraint("user", "idempotency_key", name="uq_jobs_user_idempotency_key"),
+    sa.Index("ix_jobs_created_at", "created_at"),  # migration 0002
+    sa.Index("ix_jobs_user_created_at", "user", "created_at"),
 )
 
 events = sa.Table(
@@ -130,9 +132,9 @@ def read(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield conn
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Create or upgrade the schema to the newest migration (Alembic). Servers starting together on
-    PostgreSQL take turns (an advisory lock)."""
+def migrate(engine: sa.Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema to the newest migration (Alembic; ``revision`` for tests of an
+    upgrade). Servers starting together on PostgreSQL take turns (an advisory lock)."""
     from alembic import command
     from alembic.config import Config
 
@@ -143,7 +145,7 @@ def migrate(engine: sa.Engine) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_lock(424242)")
         try:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
             conn.commit()
         finally:
             if is_postgres(engine):

@@ -194,9 +194,12 @@ def results(workdir: str | Path, nodes: list[dict]) -> dict:
     stats = {name: (read_manifest(workdir, name, fp) or {}).get("stats") for name, fp in done.items()}
     out: dict = {"funnel": None, "evaluation": None, "report": "report" in done}
     if stats.get("curate") and stats.get("dedup"):
-        rows = funnel_rows(stats["curate"], stats["dedup"])
+        try:
+            rows = funnel_rows(stats["curate"], stats["dedup"])
+        except (KeyError, TypeError):  # a manifest of an older or unknown shape: no funnel, not a broken page
+            rows = []
         first = rows[0]["in"] if rows else 0
-        out["funnel"] = [{**r, "share": r["kept"] / first if first else 0.0,
+        out["funnel"] = rows and [{**r, "share": r["kept"] / first if first else 0.0,
                           "top_reasons": sorted((r.get("reasons") or {}).items(), key=lambda kv: -kv[1])[:3]}
                          for r in rows]
     if stats.get("evaluate"):
