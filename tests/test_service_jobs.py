@@ -67,6 +67,16 @@ def test_a_job_runs_every_stage_with_events_stages_and_artifacts(baseline):
     assert any(e["kind"] == "progress" and e["data"]["metric"] == "tasks" for e in evs)  # data stages: tasks done
     progress = [e["data"] for e in evs if e["kind"] == "progress" and e["data"]["metric"] == "train"]
     assert progress and progress[-1]["step"] == 80 and progress[-1]["total"] == 80
+    stage, read = None, {}  # data stages: documents read, per task, the last count of each task
+    for e in evs:
+        if e["kind"] == "stage_started":
+            stage = e["data"]["stage"]
+        elif e["kind"] == "progress" and e["data"]["metric"] == "documents" and stage == "curate":
+            read[e["data"]["task"]] = e["data"]["documents"]
+    curate = next(s for s in j["stages"] if s["name"] == "curate")
+    assert read and curate["documents"] == sum(read.values()) > 0
+    funnel = manifest(workdir, "curate", curate["fingerprint"])["stats"]["filter_funnel"]
+    assert curate["documents"] == funnel["documents_in"]  # what curate's reader read, counted on the way
     status, listing = request(server, "GET", f"/jobs/{job_id}/artifacts")
     paths = {f["path"] for f in listing["files"]}
     assert {"report/report.html", "train/metrics.jsonl", "curate/manifest.json"} <= paths

@@ -5,8 +5,10 @@ and :mod:`pipeline.launch.ray_data`; :mod:`pipeline.launch.executors` chooses am
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
+import time
 from pathlib import Path
 
 from datatrove.executor import LocalPipelineExecutor
@@ -43,7 +45,8 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
         base.add_task_logger = _quiet_task_logger
         dt_logging.setup_default_logger = quiet_main_logger  # what close_task_logger restores
-        return super(QuietLocalExecutor, maybe_fail_rank(self, rank))._run_for_rank(rank, local_rank)
+        runner = maybe_fail_rank(_counting_documents(self, rank), rank)
+        return super(QuietLocalExecutor, runner)._run_for_rank(rank, local_rank)
 
     def mark_rank_as_completed(self, rank: int):
         super().mark_rank_as_completed(rank)
@@ -51,6 +54,34 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         done = len(list((logging_dir / "completions").iterdir()))
         events.emit("progress", metric="tasks", step=done, total=self.world_size)  # tasks of the running stage
         _maybe_inject_kill(logging_dir)
+
+
+def _counting_documents(executor: QuietLocalExecutor, rank: int) -> QuietLocalExecutor:
+    """With the service's events file set, a copy of ``executor`` for this task whose pipeline counts the
+    documents its reader (first step) yields: a ``progress`` event with ``metric="documents"`` at most
+    once a second and once at the end. A plain function, not a step: it adds no stats, so the merged
+    stats, the outputs and the stage's fingerprint stay the same. Otherwise ``executor`` itself."""
+    from datatrove.pipeline.readers.base import BaseReader
+
+    pipeline = executor.pipeline
+    if not os.environ.get(events.EVENTS_FILE_ENV) or not pipeline or not isinstance(pipeline[0], BaseReader):
+        return executor
+
+    def count_documents(data, rank: int = 0, world_size: int = 1):
+        n, last = 0, time.monotonic()
+        try:
+            for document in data:
+                n += 1
+                if not n & 255 and time.monotonic() - last >= 1.0:  # the clock every 256 documents only
+                    last = time.monotonic()
+                    events.emit("progress", metric="documents", task=rank, documents=n)
+                yield document
+        finally:
+            events.emit("progress", metric="documents", task=rank, documents=n)
+
+    counting = copy.copy(executor)  # this task's pipeline only; the executor's own list stays as it is
+    counting.pipeline = [pipeline[0], count_documents, *pipeline[1:]]
+    return counting
 
 
 FAULT_ENV = "CPT_FAULT_KILL_AFTER"

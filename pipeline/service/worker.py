@@ -286,10 +286,15 @@ class Worker:
             rj.slurm_job_ids += [str(j) for j in ev.get("job_ids", [])]
             return
         if kind == "progress":
-            for st in reversed(rj.stages):
-                if st["status"] == "running" and ev.get("total"):
-                    st["progress"] = round(ev.get("step", 0) / ev["total"], 4)
-                    break
+            st = next((s for s in reversed(rj.stages) if s["status"] == "running"), None)
+            if st is None:
+                return
+            if ev.get("metric") == "documents":  # documents read so far, per task of a datatrove stage
+                counts = st.setdefault("task_documents", {})
+                counts[str(ev.get("task"))] = ev.get("documents", 0)
+                st["documents"] = sum(counts.values())
+            elif ev.get("total"):
+                st["progress"] = round(ev.get("step", 0) / ev["total"], 4)
             return
         if not kind.startswith("stage_"):
             return
