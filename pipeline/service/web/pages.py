@@ -75,6 +75,8 @@ def one(fields: dict[str, list[str]], name: str, default: str = "") -> str:
 
 
 def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions) -> None:
+    """The pages' routes on ``app``. One function, as ``api.create_app`` is: each route closes over the
+    database, the server's config and the sessions; the work is in :mod:`views` and the templates."""
     env = templates()
     workdir = server.workdir
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -118,10 +118,11 @@ def curves(progress_events: list[dict], curve_stage: str = "train") -> dict:
     eval losses of ``curve_stage`` (pretrain logs the same metrics), the running stage's last training
     record and the data stages' last task and document counts."""
     train, evals, last, tasks, docs, stage = [], [], None, None, {}, None
+    started = docs_at = None
     for ev in progress_events:
         d = ev["data"]
         if ev["kind"] == "stage_started":
-            stage, last, tasks, docs = d.get("stage"), None, None, {}
+            stage, last, tasks, docs, started = d.get("stage"), None, None, {}, ev["ts"]
             continue
         metric = d.get("metric")
         if metric == "train" and isinstance(d.get("step"), (int, float)):
@@ -134,8 +135,11 @@ def curves(progress_events: list[dict], curve_stage: str = "train") -> dict:
             tasks = {**d, "ts": ev["ts"]}
         elif metric == "documents":
             docs[str(d.get("task"))] = d.get("documents") or 0
+            docs_at = ev["ts"]
+    documents = sum(docs.values()) if docs else None
+    rate = documents / (docs_at - started) if documents and started and docs_at and docs_at > started else None
     return {"train": thin(train), "eval": thin(evals), "last": last, "tasks": tasks, "stage": stage,
-            "curve_stage": curve_stage, "documents": sum(docs.values()) if docs else None,
+            "curve_stage": curve_stage, "documents": documents, "documents_per_s": rate,
             "last_event_id": progress_events[-1]["id"] if progress_events else 0}
 
 

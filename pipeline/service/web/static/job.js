@@ -114,6 +114,7 @@
     resultsTimer = setTimeout(async () => {
       try {
         const r = await fetch(`/jobs/${live.id}/results`);
+        if (r.redirected) { location.assign(r.url); return; }  // signed out (or the token revoked)
         if (r.ok) $("results").innerHTML = await r.text();
       } catch (err) { /* the next finished stage or a reload shows them */ }
     }, 300);

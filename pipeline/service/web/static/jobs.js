@@ -18,6 +18,7 @@
     if (document.hidden) return;
     try {
       const r = await fetch("/jobs/rows" + location.search);
+      if (r.redirected) { location.assign(r.url); return; }  // signed out (or the token revoked)
       if (r.ok) { body.innerHTML = await r.text(); sync(); }
     } catch (err) { /* the server is restarting or the page is closing: the next tick tries again */ }
   }
