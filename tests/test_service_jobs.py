@@ -86,6 +86,32 @@ def test_a_job_runs_every_stage_with_events_stages_and_artifacts(baseline):
     assert status == 200 and "[report] completed" in log
 
 
+def test_pages_on_loopback_without_auth_still_need_the_csrf_token_and_the_same_origin(baseline):
+    """Auth off (loopback): no sign-in, one "local" user, but a page on another site still cannot make
+    the browser cancel or retry a job."""
+    import urllib.error
+    import urllib.request
+
+    server, job_id, _ = baseline
+    page = urllib.request.urlopen(f"{server.url}/jobs/{job_id}", timeout=60).read().decode()
+    assert 'id="user-name">local<' in page and 'id="job-state" class="badge s-succeeded"' in page
+    csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page).group(1)
+
+    def post(body: bytes, **headers) -> int:
+        req = urllib.request.Request(f"{server.url}/jobs/{job_id}/retry", data=body, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=60):
+                return 200
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post(b"") == 403 and post(b"csrf=" + b"0" * 40) == 403
+    assert post(f"csrf={csrf}".encode(), Origin="http://evil.example") == 403
+    assert post(f"csrf={csrf}".encode(), **{"Sec-Fetch-Site": "cross-site"}) == 403
+    assert request(server, "POST", f"/jobs/{job_id}/cancel", headers={"Origin": "http://evil.example"})[0] == 403
+
+
 def test_sse_resumes_after_last_event_id(baseline):
     server, job_id, _ = baseline
     evs = events(server, job_id)

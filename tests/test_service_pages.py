@@ -214,6 +214,26 @@ def test_compare_two_jobs_config_diff_seed_spread_and_loss_curves(site):
     w.check()
 
 
+def test_runs_page_and_jobs_filters(site):
+    server, tokens, browser, workdir = site
+    w = Watched(browser, server)
+    sign_in(w, tokens["alice"], "/runs?stage=train")
+    train_fp = next(s["fingerprint"] for s in job(server, STATE["job"], tokens["alice"])["stages"] if s["name"] == "train")
+    row = w.page.locator(f"#run-train-{train_fp}")
+    cells = row.locator("td")
+    assert cells.nth(1).text_content() == "completed" and cells.nth(4).text_content().endswith(("KiB", "MiB"))
+    assert "mix/" in cells.nth(5).text_content() and "evaluate/" in cells.nth(6).text_content()
+    assert STATE["job"] in cells.nth(7).text_content()
+    w.shot("07a-runs.png")
+    w.page.goto(f"{server.url}/?state=succeeded")
+    assert STATE["job"] in w.page.text_content("#job-rows")
+    strip = w.page.eval_on_selector_all(f"tr[data-job='{STATE['job']}'] .strip .cell", "cs => cs.map(c => c.className)")
+    assert len(strip) == 11 and all(c in ("cell st-completed", "cell st-cached") for c in strip), strip
+    w.page.goto(f"{server.url}/?state=queued")
+    assert STATE["job"] not in w.page.text_content("#job-rows")
+    w.check()
+
+
 def test_cancel_a_running_job(site):
     server, tokens, browser, _ = site
     job_id = submit(server, "run", [o for o in SMALL_RUN if not o.startswith("train.train_iters")]

@@ -260,7 +260,7 @@ def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions
     # ------------------------------------------------------------------ compare
     def compared_jobs(request: Request, who: auth.User) -> list[dict]:
         ids = [i for i in request.query_params.getlist("jobs") if JOB_ID.match(i)]
-        return [own_job(i, who) for i in dict.fromkeys(ids)][:MAX_COMPARED]
+        return [own_job(i, who) for i in list(dict.fromkeys(ids))[:MAX_COMPARED]]
 
     def compare_series(jobs: list[dict]) -> list[dict]:
         out = []
