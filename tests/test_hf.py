@@ -106,6 +106,9 @@ def test_train_from_import_then_export_matches_transformers(tmp_path):
     src = tmp_path / "hf"
     make_hf_model("llama3", src, vocab_size=512, with_tokenizer=False)
     shutil.copy2(corpus["tokenizer"], src / "tokenizer.json")
+    _edit_config(src, max_position_embeddings=8192, pad_token_id=3, bos_token_id=1, eos_token_id=[2, 5])
+    generation = {"bos_token_id": 1, "eos_token_id": [2, 5], "temperature": 0.3, "do_sample": True}
+    (src / "generation_config.json").write_text(json.dumps(generation))
     base = tmp_path / "base.cpt"
     meta = import_hf(src, base, seq_length=64, progress=False)
     from pipeline.config import ModelConfig
@@ -119,6 +122,11 @@ def test_train_from_import_then_export_matches_transformers(tmp_path):
     ours, theirs = checkpoint_logits(run, tokens), hf_logits(out, tokens)
     assert (ours - theirs).abs().max().item() <= 1e-4
     assert not torch.allclose(ours, checkpoint_logits(base, tokens), atol=1e-3)  # it did train
+    # what a server reads from the export is the source model's, not the run's (trained at seq_length 64)
+    config = json.loads((out / "config.json").read_text())
+    assert config["max_position_embeddings"] == 8192
+    assert (config["pad_token_id"], config["bos_token_id"], config["eos_token_id"]) == (3, 1, [2, 5])
+    assert json.loads((out / "generation_config.json").read_text()) == generation
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -202,6 +202,26 @@ def _write_tokenizer(tok: Path, dest: Path) -> dict:
     return ids
 
 
+def source_hf_config(ckpt: Path, meta: dict, hops: int = 16) -> tuple[dict, Path | None]:
+    """(the ``config.json`` of the Hugging Face model ``ckpt`` descends from, the imported checkpoint
+    that holds it), found by following ``init_from`` from a trained run back to its import; ({}, None)
+    for a model that never came from Hugging Face (or whose base is gone). The export keeps the source's
+    context length, special-token ids and generation config whatever sequence length the run trained at."""
+    from pipeline.train.checkpoint import read_meta, resolve_checkpoint
+
+    for _ in range(hops):
+        if (ckpt / "hf_config.json").is_file():
+            return json.loads((ckpt / "hf_config.json").read_text()), ckpt
+        if not meta.get("init_from"):
+            break
+        try:
+            ckpt = resolve_checkpoint(meta["init_from"])
+            meta = read_meta(ckpt)
+        except (OSError, ValueError, ConfigError, InputError):
+            break
+    return {}, None
+
+
 def export_hf(src: str | Path, dest: str | Path, *, tokenizer: str | Path | None = None,
               max_shard_bytes: int = MAX_SHARD_BYTES, progress: bool = True) -> Path:
     """Write the ``cpt`` checkpoint ``src`` (a checkpoint, a run directory or its ``checkpoints/``:
@@ -244,9 +264,17 @@ def export_hf(src: str | Path, dest: str | Path, *, tokenizer: str | Path | None
             write_sharded(tmp, plan, _DTYPES[out_dtype], produce, max_shard_bytes)
             bar.close()
         ids = _write_tokenizer(tok, tmp)
+        source, source_dir = source_hf_config(ckpt, meta)
+        ids = {k: source.get(k, v) for k, v in ids.items()}  # the model's own special tokens, not the tokenizer's guess
         config = hf_config_from_model(model_cfg, real, out_dtype, **ids,
-                                      max_position_embeddings=hf.get("max_position_embeddings"))
+                                      max_position_embeddings=source.get("max_position_embeddings")
+                                      or hf.get("max_position_embeddings"))
+        if source.get("pad_token_id") is not None:
+            config["pad_token_id"] = source["pad_token_id"]
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        generation = source_dir / TOKENIZER_DIR / "generation_config.json" if source_dir else None
+        if not (tmp / "generation_config.json").exists() and generation and generation.is_file():
+            shutil.copy2(generation, tmp / "generation_config.json")
         if not (tmp / "generation_config.json").exists():
             (tmp / "generation_config.json").write_text(json.dumps(
                 {"bos_token_id": ids["bos_token_id"], "eos_token_id": ids["eos_token_id"]}, indent=2))

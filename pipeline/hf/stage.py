@@ -25,7 +25,7 @@ def run_import(ctx: StageContext) -> dict:
             "checkpoint": IMPORTED_CHECKPOINT}
 
 
-@output_version(1)
+@output_version(2)  # 2: keeps the source model's context length, special-token ids and generation config
 def run_export(ctx: StageContext) -> dict:
     """The trained model as an HF directory ``<stage>/hf/`` (``export.hf=true``); config: ``tokenizer_path``
     (shipped with it) and ``tokenizer_file`` (its sha256)."""
