@@ -267,7 +267,10 @@ class TokenizerConfig:
 
     path: str = "pipeline/assets/tokenizer/cpt-sample-bpe.json"
     sha256: Optional[str] = None  # pin for user tokenizers; the embedded one is pinned in assets.py
-    eos_token: str = "<|endoftext|>"
+    # The document separator appended after every document. null: "<|endoftext|>", or with base_model.hf the
+    # eos_token of the model's tokenizer_config.json. An instruct model's eos is often its chat end-of-turn
+    # token (<|im_end|>, <|eot_id|>): set the pretraining separator here explicitly; a setting always wins.
+    eos_token: Optional[str] = None
     batch_size: int = 1000
     tasks: int = 1  # tokenization shards (merged into one dataset afterwards)
 

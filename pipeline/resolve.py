@@ -3,7 +3,8 @@
 A composed and validated :class:`CptConfig` still leaves two things to derive before anything runs:
 - ``base_model.hf``: the model architecture comes from the HF model's ``config.json`` (the run keeps
   its own ``model.seq_length``, ``init_method_std`` and ``moe_aux_loss_coeff``), and its
-  ``tokenizer.json`` (with its EOS token) becomes the tokenizer unless ``tokenizer.path`` names another;
+  ``tokenizer.json`` (with its EOS token, unless ``tokenizer.eos_token`` is set) becomes the tokenizer
+  unless ``tokenizer.path`` names another;
 - ``mix.token_budget``: the number of training steps (rounded up to whole steps).
 ``cpt run`` and every stage command, ``cpt ablate``, ``cpt doctor``, ``--cfg job`` and the service use
 this function and nothing else changes a config after validation. It returns a new config (the
@@ -13,6 +14,8 @@ argument is left as it was) and resolving a resolved config changes nothing.
 from __future__ import annotations
 
 import copy
+import re
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -20,6 +23,8 @@ from pipeline import assets
 from pipeline.config import CptConfig, TokenizerConfig
 from pipeline.errors import ConfigError, InputError
 
+DEFAULT_SEPARATOR = "<|endoftext|>"
+CHAT_END_OF_TURN = re.compile(r"im_end|eot_id|end_of_turn|eom_id|^<\|end\|>$")
 RUN_OWN_MODEL_KEYS = ("seq_length", "init_method_std", "moe_aux_loss_coeff")  # kept from the run with base_model.hf
 
 
@@ -30,6 +35,13 @@ def resolve(cfg: CptConfig) -> CptConfig:
     out.workdir = str(Path(out.workdir).resolve())
     if out.base_model.hf:
         _apply_hf_base(out)
+    if out.tokenizer.eos_token is None:
+        out.tokenizer.eos_token = DEFAULT_SEPARATOR
+    if CHAT_END_OF_TURN.search(out.tokenizer.eos_token):
+        warnings.warn(f"tokenizer.eos_token={out.tokenizer.eos_token!r} looks like a chat end-of-turn token, not a "
+                      f"pretraining document separator (an instruct model's tokenizer_config names it as eos); "
+                      f"set tokenizer.eos_token to the separator the base model was pretrained with, e.g. "
+                      f"tokenizer.eos_token='{DEFAULT_SEPARATOR}'", stacklevel=2)
     if out.mix.token_budget:
         out.train.train_iters = budget_steps(out)
     return out
@@ -59,7 +71,7 @@ def _apply_hf_base(cfg: CptConfig) -> None:
         if not (src / "tokenizer.json").is_file():
             raise InputError(f"base_model.hf: {src} has no tokenizer.json; set tokenizer.path")
         cfg.tokenizer.path = str(src / "tokenizer.json")
-        if cfg.tokenizer.eos_token == default.eos_token and (eos := config_token(src, "eos_token")):
+        if cfg.tokenizer.eos_token is None and (eos := config_token(src, "eos_token")):  # a setting wins
             cfg.tokenizer.eos_token = eos
 
 

@@ -190,3 +190,36 @@ def test_export_without_a_known_tokenizer_is_refused_and_writes_nothing(tmp_path
     with pytest.raises(InputError) as info:
         export_hf(tmp_path / "ckpt", dest, progress=False)
     _assert_one_line_and_nothing_written(info.value, dest, "pass --tokenizer PATH")
+
+
+# ----------------------------------------------------------------------------- the document separator
+def resolved_separator(src: Path, *overrides: str) -> tuple[str, list[str]]:
+    import warnings
+
+    from pipeline.compose import compose_config
+    from pipeline.resolve import resolve
+
+    cfg = compose_config([f"base_model.hf={src}", "schedule.peak_lr=3e-4", *overrides])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = resolve(cfg)
+    return out.tokenizer.eos_token, [str(w.message) for w in caught]
+
+
+def test_an_explicit_separator_wins_over_an_instruct_models_end_of_turn_token(hf_root):
+    src = make_hf_model("llama3", hf_root / "instruct")
+    (src / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<|im_end|>", "bos_token": "<|im_start|>"}))
+    eos, warned = resolved_separator(src)
+    assert eos == "<|im_end|>" and any("chat end-of-turn" in w for w in warned), warned
+    eos, warned = resolved_separator(src, "tokenizer.eos_token='<|endoftext|>'")
+    assert eos == "<|endoftext|>" and not [w for w in warned if "end-of-turn" in w]
+    (src / "tokenizer_config.json").write_text(json.dumps({"eos_token": "</s>"}))
+    assert resolved_separator(src) == ("</s>", [])
+
+
+def test_without_a_base_model_the_separator_stays_endoftext():
+    from pipeline.compose import compose_config
+    from pipeline.resolve import resolve
+
+    assert compose_config([]).tokenizer.eos_token is None
+    assert resolve(compose_config([])).tokenizer.eos_token == "<|endoftext|>"

@@ -76,6 +76,7 @@ def run(ctx: StageContext) -> dict:
     reader = ParquetReader(str(src), glob_pattern="*.parquet")
     tok: TokenizerConfig = ctx.config.tokenizer  # (tokenizer_file: its sha256, for the fingerprint)
     tasks = max(1, min(tok.tasks, len(list(src.glob("*.parquet")))))
+    ctx.log(f"document separator {tok.eos_token!r} after every document (tokenizer.eos_token)")
     stats = tokenize(ctx.executor, reader, tok, ctx.out_dir, tasks=tasks, what="tokenize")
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens in {len(stats['shards'])} shard(s), "
             f"{stats['tokens_per_s_per_core']} tokens/s/core")
