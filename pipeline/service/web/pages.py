@@ -65,8 +65,10 @@ async def form_fields(request: Request) -> dict[str, list[str]]:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise HTTPException(415, "a form (application/x-www-form-urlencoded) is expected")
     body = (await request.body()).decode("utf-8", "replace")
-    fields = parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    return fields
+    try:
+        return parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise HTTPException(413, f"a form of more than {MAX_FORM_FIELDS} fields") from None
 
 
 def one(fields: dict[str, list[str]], name: str, default: str = "") -> str:
@@ -232,7 +234,7 @@ def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions
         sessions.check_csrf(request, request.headers.get(CSRF_HEADER))
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HTTPException(422, "a JSON object is expected") from None
         if not isinstance(body, dict):
             raise HTTPException(422, "a JSON object is expected")

@@ -105,7 +105,7 @@
     $("retry-form").hidden = !terminal;
     if (d.error) $("job-error").textContent = d.error;
     if (state === "running" && $("job-started").textContent === "-") $("job-started").textContent = when(d.ts);
-    if (terminal) { $("job-finished").textContent = when(d.ts); refreshResults(); pollLog(); }
+    if (terminal) { $("job-finished").textContent = when(d.ts); $("p-stage").textContent = "-"; refreshResults(); pollLog(); }
   }
 
   let resultsTimer = null;
@@ -130,6 +130,7 @@
     else if (kind === "stage_started") {
       setStage(d.stage, "running", d);
       $("p-stage").textContent = d.stage;
+      for (const id of ["p-tasks", "p-docs", "p-docs-rate", "p-step", "p-loss", "p-lr", "p-tps", "p-eta"]) $(id).textContent = "-";
       docs = {}; docHistory = [];
       stageStartedAt = d.ts;
     } else if (kind === "stage_cached" || kind === "stage_completed" || kind === "stage_failed") {
