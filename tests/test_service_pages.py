@@ -153,6 +153,9 @@ def test_job_page_updates_live_until_done_and_continues_after_a_reload(site):
     assert w.page.evaluate("window.cptJobPage.loadedAt") == loaded
     assert w.page.get_attribute("#stage-graph g[data-stage='curate']", "class") == "node st-completed"
     assert w.page.text_content("#p-stage") == "train" and w.page.text_content("#p-step") != "-"
+    ticking = w.page.text_content("#job-duration")
+    w.page.wait_for_timeout(2500)
+    assert w.page.text_content("#job-duration") != ticking  # the duration runs on while the job does
     w.shot("04-job-live.png")
     before = points(w.page)
     w.page.reload()  # mid-run: the page comes back with what happened so far and goes on

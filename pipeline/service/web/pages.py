@@ -158,6 +158,7 @@ def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions
         log_path = job_dir(workdir, job_id) / LOG_FILE
         log_text, log_offset = read_tail(log_path)
         live = {"id": job_id, "state": job["state"], "after": after, "progress_after": progress["last_event_id"],
+                "started_at": job["started_at"],
                 "log_offset": log_offset, "train": progress["train"], "eval": progress["eval"],
                 "curve_stage": progress["curve_stage"], "stage": progress["stage"],
                 "stage_started_at": running.get("started_at") if running else None,

@@ -10,7 +10,7 @@
   const RESULT_STAGES = ["curate", "dedup", "evaluate", "report", "export"];
   const $ = id => document.getElementById(id);
   let train = live.train, evals = live.eval, terminal = live.terminal, logOffset = live.log_offset;
-  let stageStartedAt = live.stage_started_at, docs = {}, docHistory = [], stage = live.stage;
+  let startedAt = live.started_at, stageStartedAt = live.stage_started_at, docs = {}, docHistory = [], stage = live.stage;
 
   function fmtDuration(s) {
     if (s == null || !isFinite(s)) return "-";
@@ -104,7 +104,8 @@
     $("cancel-form").hidden = terminal;
     $("retry-form").hidden = !terminal;
     if (d.error) $("job-error").textContent = d.error;
-    if (state === "running" && $("job-started").textContent === "-") $("job-started").textContent = when(d.ts);
+    if (state === "running" && !startedAt) { startedAt = d.ts; $("job-started").textContent = when(d.ts); }
+    if (terminal && startedAt) $("job-duration").textContent = fmtDuration(d.ts - startedAt);
     if (terminal) { $("job-finished").textContent = when(d.ts); $("p-stage").textContent = "-"; refreshResults(); pollLog(); }
   }
 
@@ -166,6 +167,10 @@
       if (terminal) source.close();
     });
     const logTimer = setInterval(() => { pollLog(); if (terminal) clearInterval(logTimer); }, 2000);
+    const clock = setInterval(() => {  // the duration ticks while the job runs
+      if (terminal) return clearInterval(clock);
+      if (startedAt) $("job-duration").textContent = fmtDuration(Date.now() / 1000 - startedAt);
+    }, 1000);
   }
   window.cptJobPage = { loadedAt: Date.now() };  // a test can tell that the page was not reloaded
 })();
