@@ -110,11 +110,11 @@ def stage_uses(engine: sa.Engine, user: Optional[str] = None) -> list[tuple[str,
 def events_of_kind(engine: sa.Engine, job_id: str, kinds: tuple[str, ...], *, newest: Optional[int] = None) -> list[dict]:
     """The job's events of these kinds, oldest first (``newest``: only the last so many)."""
     q = sa.select(events).where(events.c.job_id == job_id, events.c.kind.in_(kinds))
-    if newest is not None:
-        q = q.order_by(events.c.id.desc()).limit(newest)
+    q = q.order_by(events.c.id.desc()).limit(newest) if newest is not None else q.order_by(events.c.id)
     with read(engine) as conn:
-        rows = conn.execute(q if newest is not None else q.order_by(events.c.id)).all()
-    rows = sorted(rows, key=lambda r: r.id)
+        rows = conn.execute(q).all()
+    if newest is not None:
+        rows.reverse()
     return [{"id": r.id, "ts": r.ts, "kind": r.kind, "data": json.loads(r.data)} for r in rows]
 
 

@@ -95,13 +95,13 @@ def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions
         return render(request, "error.html", exc.status_code, code=exc.status_code, message=str(exc.detail))
 
     def page_user(request: Request) -> auth.User:
-        who = sessions.user(request)
+        who = request.state.user = sessions.user(request)  # render() shows it without asking again
         if who is None:
             raise SignInRequired(safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else "")))
         return who
 
     def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        who = sessions.user(request)
+        who = getattr(request.state, "user", None) or sessions.user(request)
         html = env.get_template(name).render(user=who, auth_on=sessions.auth_on, csrf=sessions.csrf_token(request),
                                              path=request.url.path, **context)
         return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})

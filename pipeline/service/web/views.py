@@ -13,7 +13,6 @@ from typing import Optional
 
 from pipeline.registry import MANIFEST
 
-TERMINAL = ("succeeded", "failed", "cancelled", "interrupted")
 NODE_W, NODE_H, COL_W, ROW_H = 150, 46, 180, 58
 MAX_CURVE_POINTS = 1000
 EVENT_KINDS = ("state", "stage_started", "stage_cached", "stage_completed", "stage_failed", "warning",
@@ -263,18 +262,10 @@ def runs_index(workdir: str | Path, uses: list[tuple[str, str]], stage: Optional
 
 
 # ---------------------------------------------------------------------------- compare
-def flatten(obj, prefix: str = "", out: Optional[dict] = None) -> dict:
-    out = {} if out is None else out
-    if isinstance(obj, dict) and obj:
-        for k, v in obj.items():
-            flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
-    else:
-        out[prefix] = obj
-    return out
-
-
 def config_diff(resolved: list[dict], limit: int = 300) -> list[dict]:
     """The keys whose resolved values differ between the jobs: [{key, values}]."""
+    from pipeline.why import flatten
+
     flat = [flatten(r or {}) for r in resolved]
     keys = sorted(set().union(*flat)) if flat else []
     rows = []
