@@ -4,7 +4,8 @@ Each method returns a completed :class:`Artifact`, running the stage (and, first
 depends on) unless the registry already holds it. Each stage receives a :class:`StageConfig` of
 exactly the sections it reads, and that is what its fingerprint hashes, so an ablation of one
 filter reruns curation onwards and nothing before. Where a stage runs (``cluster``, local
-``curate.workers``, ``progress``) is handed over as a :class:`Runtime`, in no fingerprint.
+``curate.workers``, ``progress``) and the experiment trackers (``tracking``) are handed over as a
+:class:`Runtime`, in no fingerprint.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pipeline.launch.executors import executor_for
 from pipeline.registry import Artifact, Registry, Runtime
 from pipeline.resolve import hf_source, resolve
 from pipeline.stage_config import StageConfig
+from pipeline.tasks.spec import task_files
 from pipeline.train.checkpoint_paths import resolve_checkpoint
 
 # command -> the stages it names (for --force)
@@ -45,6 +47,7 @@ class Chain:
         if cfg.base_model.hf:
             log("hf_import", f"model from {cfg.base_model.hf}/config.json ({cfg.model.name}: {cfg.model.num_layers} "
                 f"layers, hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}")
+        task_files(cfg.evaluate.tasks)  # a missing or unsafe task file fails before any stage runs
         self.registry = Registry(cfg.workdir, code_mode=cfg.code_version, package_root=package_root or PACKAGE_DIR)
         self.plan_only = plan_only
         self.executor = executor_for(cfg.cluster)  # where stages run: in no fingerprint, in no stage's closure
@@ -74,7 +77,8 @@ class Chain:
             events.emit("stage_cached", stage=stage, fingerprint=fp)
         else:
             events.emit("stage_started", stage=stage, fingerprint=fp)
-        runtime = Runtime(progress=self.cfg.progress, executor=self.executor, workers=workers)
+        runtime = Runtime(progress=self.cfg.progress, executor=self.executor, workers=workers,
+                          tracking=self.cfg.tracking)
         try:
             art = self.registry.run(stage, fn, config=config, inputs=inputs, force=stage in self.forced,
                                     runtime=runtime)
@@ -128,11 +132,14 @@ class Chain:
         f = c.recipe.filters
         if f.language.enabled:  # a missing model fails now, not after extraction
             language_model(f.language)
+        decont = self.eval_tasks() if c.curate.decontaminate.enabled else {}
         config = StageConfig(tasks=c.curate.tasks, filter_impl=c.curate.filter_impl,
                              rejects_sample_rate=c.curate.rejects_sample_rate, recipe=c.recipe.name,
                              language=f.language, gopher_repetition=f.gopher_repetition,
-                             gopher_quality=f.gopher_quality, c4=f.c4, fineweb=f.fineweb)
-        return self._run("curate", stage.run, config=config, inputs={"extract": self.extract()},
+                             gopher_quality=f.gopher_quality, c4=f.c4, fineweb=f.fineweb,
+                             decontaminate=c.curate.decontaminate if decont else None,
+                             eval_tasks=c.evaluate.tasks if decont else None)
+        return self._run("curate", stage.run, config=config, inputs={"extract": self.extract(), **decont},
                          workers=c.curate.workers)
 
     def dedup(self) -> Artifact:
@@ -229,13 +236,32 @@ class Chain:
         return self._run("train", stage.run_cpt, config=cpt_config(self.cfg),
                          inputs={"mix": self.mix(), "base": self.base()})
 
+    def eval_tasks(self) -> dict[str, Artifact]:
+        """The inputs that ``evaluate.tasks`` adds to a stage: its files, and the sample when it
+        generates their data. Empty when no task is named."""
+        from pipeline import inputs
+        from pipeline.tasks.spec import task_files, uses_sample
+
+        tasks = self.cfg.evaluate.tasks
+        if not (tasks.general or tasks.domain):
+            return {}
+        files = task_files(tasks)
+        names = sorted(f"{role}:{name}={value}" for role in ("general", "domain")
+                       for name, value in getattr(tasks, role).items())
+        ident = hashlib.sha256(f"{inputs.fingerprint_files(files)}\0{names}".encode()).hexdigest()[:16]
+        out = {"tasks": Artifact("tasks", ident, Path("/"), {"files": files})}
+        if uses_sample(tasks):
+            out["sample"] = self.sample()
+        return out
+
     def evaluate(self) -> Artifact:
         from pipeline.evaluate import stage
 
         c = self.cfg
         config = StageConfig(evaluate=c.evaluate, model=c.model, precision=c.precision)
         return self._run("evaluate", stage.run, config=config,
-                         inputs={"mix": self.mix(), "base": self.base(), "train": self.train()})
+                         inputs={"mix": self.mix(), "base": self.base(), "train": self.train(),
+                                 "curate": self.curate(), **self.eval_tasks()})
 
     def report(self) -> Artifact:
         from pipeline.report import stage

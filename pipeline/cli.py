@@ -183,13 +183,15 @@ def compare_command(args: list[str]) -> None:
     parser.add_argument("--workdir", default=None, help="where compare/<fp>/ goes (default: the first run's workdir)")
     parser.add_argument("--noise-sigmas", type=float, default=1.0)
     parser.add_argument("--title", default="")
+    parser.add_argument("--pareto", default="loss", choices=("loss", "downstream"),
+                        help="the Pareto view's measures: validation loss or downstream task accuracy")
     ns = parser.parse_args(args)
     with one_line_errors():
         from pipeline.ablate.compare import compare, expand_paths
 
         runs = expand_paths(ns.runs)
         workdir = Path(ns.workdir) if ns.workdir else runs[0][0].parent.parent
-        art = compare(runs, workdir, noise_sigmas=ns.noise_sigmas, title=ns.title)
+        art = compare(runs, workdir, noise_sigmas=ns.noise_sigmas, title=ns.title, pareto_by=ns.pareto)
     print(f"report: {art.path / 'report.html'}")
 
 

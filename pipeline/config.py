@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
+from urllib.parse import urlparse
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -59,6 +60,19 @@ class InputConfig:
 
 
 @dataclass
+class DecontaminateConfig:
+    """Remove documents sharing an n-gram with an item (question plus gold answer) of ``evaluate.tasks``."""
+
+    enabled: bool = True
+    n_grams: int = 13  # GPT-3's and lm-eval's n
+    warn_fraction: float = 0.001  # warn when more than this share of documents is removed (Dolma's rule)
+
+    def __post_init__(self):
+        _check(self.n_grams >= 3, "curate.decontaminate.n_grams", "must be >= 3")
+        _check(0.0 <= self.warn_fraction <= 1.0, "curate.decontaminate.warn_fraction", "must be in [0, 1]")
+
+
+@dataclass
 class CurateConfig:
     input: InputConfig = field(default_factory=InputConfig)
     tasks: int = 2  # datatrove tasks (input shards)
@@ -67,6 +81,7 @@ class CurateConfig:
     max_doc_bytes: int = 10_000_000  # larger payloads are counted as errors (too_large), never read into the chain
     http_status_keep: list[int] = field(default_factory=lambda: [200])  # other responses: removed as http_<class>
     rejects_sample_rate: float = 0.1  # share of each filter's rejects kept in rejects/<filter>/ for audit
+    decontaminate: DecontaminateConfig = field(default_factory=lambda: DecontaminateConfig())
 
     def __post_init__(self):
         _one_of(self.filter_impl, ("fast", "stock"), "curate.filter_impl")
@@ -523,6 +538,22 @@ class EvaluateConfig:
     # `cpt ablate` sets it to the baseline variant's held-out split, so every variant is measured on the
     # same documents (the hold-out is keyed by content, so no variant trains on them).
     new_valid: Optional[str] = None
+    # Downstream tasks (lm-evaluation-harness): name -> a task YAML, or the local data file of a task cpt
+    # ships (pipeline/assets/tasks/<name>.yaml); `sample` = the embedded sample's generated data.
+    tasks: EvalTasksConfig = field(default_factory=lambda: EvalTasksConfig())
+    limit: Optional[int] = None  # items per task (the first N); null = all
+    batch_size: int = 8  # sequences per forward pass
+    contamination: bool = True  # Min-K% / Min-K%++ per task item, before and after
+
+    def __post_init__(self):
+        _check(self.limit is None or self.limit >= 1, "evaluate.limit", "must be >= 1 or null")
+        _check(self.batch_size >= 1, "evaluate.batch_size", "must be >= 1")
+
+
+@dataclass
+class EvalTasksConfig:
+    general: dict[str, str] = field(default_factory=lambda: {"sample_general": "sample"})  # forgetting
+    domain: dict[str, str] = field(default_factory=lambda: {"sample_domain": "sample"})  # adaptation
 
 
 SLURM_TIME_FORMATS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
@@ -613,8 +644,10 @@ class AblateConfig:
     seeds: list[int] = field(default_factory=lambda: [1, 2])  # train.seed of each run (data order)
     # a difference of means below this many standard errors of the difference is "within seed noise"
     noise_sigmas: float = 1.0
+    pareto_by: str = "loss"  # the Pareto view's measures: loss (validation loss) | downstream (task accuracy)
 
     def __post_init__(self):
+        _one_of(self.pareto_by, ("loss", "downstream"), "ablate.pareto_by")
         _check(len(set(self.seeds)) >= 2, "ablate.seeds", "needs at least 2 distinct seeds (the seed noise)")
         _check(self.noise_sigmas > 0, "ablate.noise_sigmas", "must be > 0")
         for key, values in self.grid.items():
@@ -660,6 +693,56 @@ class ServiceConfig:
             _one_of(e, ("local", "slurm", "ray"), "service.executors")
 
 
+# ----------------------------------------------------------------------------- tracking
+WANDB_MODES = ("offline", "disabled")
+MLFLOW_SCHEMES = ("", "file", "sqlite")
+
+
+@dataclass
+class WandbConfig:
+    """Weights & Biases, offline only: the run's files land in ``dir`` (``wandb sync`` uploads them later)."""
+
+    enabled: bool = False
+    project: str = "cpt"
+    entity: Optional[str] = None
+    mode: str = "offline"  # offline | disabled
+    dir: Optional[str] = None  # None = <the stage's output directory>/wandb
+
+    def __post_init__(self):
+        _one_of(self.mode, WANDB_MODES, "tracking.wandb.mode")
+        _check(bool(self.project), "tracking.wandb.project", "must not be empty")
+
+
+@dataclass
+class MlflowConfig:
+    """MLflow, to a local store only (no tracking server)."""
+
+    enabled: bool = False
+    tracking_uri: Optional[str] = None  # None = sqlite:///<the stage's output directory>/mlflow/mlflow.db
+    experiment: str = "cpt"
+
+    def __post_init__(self):
+        scheme = urlparse(self.tracking_uri or "").scheme
+        _check(scheme in MLFLOW_SCHEMES, "tracking.mlflow.tracking_uri",
+               f"{self.tracking_uri!r} is not a local store (a directory, file:// or sqlite:/// URI)")
+        _check(bool(self.experiment), "tracking.mlflow.experiment", "must not be empty")
+
+
+@dataclass
+class TrackingConfig:
+    """Experiment trackers the training metrics also go to (besides metrics.jsonl and TensorBoard).
+    Not part of any fingerprint: turning one on reruns nothing."""
+
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+
+    def __post_init__(self):
+        if isinstance(self.wandb, dict):  # from a JSON spec (train.contract)
+            self.wandb = WandbConfig(**self.wandb)
+        if isinstance(self.mlflow, dict):
+            self.mlflow = MlflowConfig(**self.mlflow)
+
+
 # ----------------------------------------------------------------------------- root
 @dataclass
 class CptConfig:
@@ -688,6 +771,7 @@ class CptConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     ablate: AblateConfig = field(default_factory=AblateConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     def __post_init__(self):
         _one_of(self.code_version, ("declared", "closure"), "code_version")

@@ -101,6 +101,7 @@ def doctor(cfg: CptConfig) -> int:
         _line(None, "TransformerEngine", "not installed; BF16 uses megatron's local spec, FP8 is unavailable "
                                          "(use the NGC PyTorch image, which ships TE)")
     failures += cluster_check(cfg)
+    failures += eval_tasks_check(cfg)
     failures += training_plan_checks(cfg)
     print(f"\n{'all required checks passed' if not failures else f'{failures} required check(s) failed'}")
     return 0 if not failures else 1
@@ -120,6 +121,26 @@ def word_tokenizer_check(cfg: CptConfig) -> int:
         _line(False, what, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return 1
     _line(True, what, f"datatrove {code!r}, offline")
+    return 0
+
+
+def eval_tasks_check(cfg: CptConfig) -> int:
+    """``evaluate.tasks``: every task file and data file is there and is data, not code; lm-eval installed."""
+    from pipeline.resolve import resolve
+    from pipeline.tasks.spec import task_files
+
+    tasks = resolve(cfg).evaluate.tasks
+    names = [*tasks.general, *tasks.domain]
+    if not names:
+        _line(None, "evaluate.tasks", "none (downstream evaluation and decontamination are off)")
+        return 0
+    try:
+        importlib.import_module("lm_eval")
+        files = task_files(tasks)
+    except Exception as exc:
+        _line(False, "evaluate.tasks", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return 1
+    _line(True, "evaluate.tasks", f"{', '.join(names)} ({len(files)} files, offline)")
     return 0
 
 

@@ -30,6 +30,7 @@ from pipeline.codeversion import PACKAGE_DIR, CodeVersion, code_version, declare
 from pipeline.stage_config import StageConfig
 
 if TYPE_CHECKING:  # the stages get one; the registry only hands it over
+    from pipeline.config import TrackingConfig
     from pipeline.executor import Executor
 
 MANIFEST = "manifest.json"
@@ -103,6 +104,7 @@ class StageContext:
     progress: bool = True  # progress bars on stderr
     executor: Optional[Executor] = None  # runs the stage's datatrove jobs and training ranks
     workers: Optional[int] = None  # tasks run at once on the local executor (None = the stage's default)
+    tracking: Optional[TrackingConfig] = None  # experiment trackers the training metrics also go to
 
     def log(self, msg: str) -> None:
         print(f"[{self.stage}] {msg}", file=sys.stderr, flush=True)
@@ -115,6 +117,7 @@ class Runtime:
     progress: bool = True
     executor: Optional[Executor] = None
     workers: Optional[int] = None
+    tracking: Optional[TrackingConfig] = None
 
 
 class Registry:
@@ -230,7 +233,7 @@ class Registry:
         print(f"[{stage}] running {fp} -> {final}", file=sys.stderr, flush=True)
         t0 = time.time()
         ctx = StageContext(stage, config, inputs, partial, final, progress=runtime.progress, executor=runtime.executor,
-                           workers=runtime.workers)
+                           workers=runtime.workers, tracking=runtime.tracking)
         try:
             stats = fn(ctx) or {}
         except BaseException as exc:

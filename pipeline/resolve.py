@@ -22,6 +22,7 @@ from pathlib import Path
 from pipeline import assets
 from pipeline.config import CptConfig, TokenizerConfig
 from pipeline.errors import ConfigError, InputError
+from pipeline.tasks.spec import SAMPLE_DATA
 
 DEFAULT_SEPARATOR = "<|endoftext|>"
 CHAT_END_OF_TURN = re.compile(r"im_end|eot_id|end_of_turn|eom_id|^<\|end\|>$")
@@ -44,6 +45,10 @@ def resolve(cfg: CptConfig) -> CptConfig:
                       f"tokenizer.eos_token='{DEFAULT_SEPARATOR}'", stacklevel=2)
     if out.mix.token_budget:
         out.train.train_iters = budget_steps(out)
+    if out.curate.input.paths:  # the embedded sample's own tasks say nothing about the user's data
+        for role in ("general", "domain"):
+            tasks = getattr(out.evaluate.tasks, role)
+            setattr(out.evaluate.tasks, role, {k: v for k, v in tasks.items() if v != SAMPLE_DATA})
     return out
 
 

@@ -215,7 +215,7 @@ def test_continue_a_hugging_face_model(e2e):
     import transformers
 
     from conftest import run_cpt
-    from pipeline.evaluate.logits import checkpoint_logits
+    from pipeline.evaluate.scorer import checkpoint_logits
 
     cwd, _, _ = e2e
     ms = manifests(cwd)

@@ -70,7 +70,7 @@ def test_imported_hf_model_on_gpu_matches_cpu(name, tmp_path):
     pytest.importorskip("transformers", reason="the reference that writes the tiny HF model")
     from hf_models import make_hf_model
 
-    from pipeline.evaluate.logits import checkpoint_logits
+    from pipeline.evaluate.scorer import checkpoint_logits
     from pipeline.hf.convert import import_hf
 
     src = make_hf_model(name, tmp_path / "hf")

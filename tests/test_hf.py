@@ -14,7 +14,7 @@ import torch
 from safetensors import safe_open
 
 from pipeline.errors import ConfigError, CptError, InputError
-from pipeline.evaluate.logits import checkpoint_logits
+from pipeline.evaluate.scorer import checkpoint_logits
 from pipeline.hf.convert import export_hf, import_hf, import_hf_atomic
 from pipeline.hf.weights import fuse_qkv
 
@@ -223,3 +223,37 @@ def test_without_a_base_model_the_separator_stays_endoftext():
 
     assert compose_config([]).tokenizer.eos_token is None
     assert resolve(compose_config([])).tokenizer.eos_token == "<|endoftext|>"
+
+
+# ----------------------------------------------------------------------------- SmolLM2's shape
+def test_smollm2_shape_nine_heads_three_groups_tied(tmp_path):
+    """SmolLM2-135M's geometry in small (examples/smollm2): 9 query heads in 3 KV groups (3 per group, an
+    odd, non-power-of-two split), head_dim from hidden/heads, tied embeddings, rope theta 1e5, RMSNorm eps
+    1e-5, saved by transformers 5 (``rope_parameters``). Logits match, and import -> export is bit-identical."""
+    import transformers
+    from hf_models import TOKENIZER, tokenizer_vocab
+
+    config = transformers.LlamaConfig(vocab_size=tokenizer_vocab(), hidden_size=72, intermediate_size=192,
+                                      num_hidden_layers=2, num_attention_heads=9, num_key_value_heads=3,
+                                      max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=100000.0,
+                                      tie_word_embeddings=True)
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if "norm" in n:
+                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+    src = tmp_path / "smol"
+    model.save_pretrained(src)
+    shutil.copy2(TOKENIZER, src / "tokenizer.json")
+    meta = import_hf(src, tmp_path / "smol.cpt", progress=False)
+    m = meta["model"]
+    assert (m["num_attention_heads"], m["num_query_groups"], m["untie_embeddings_and_output_weights"]) == (9, 3, False)
+    assert m["rotary_base"] == 100000.0 and m["layernorm_epsilon"] == 1e-5 and m["kv_channels"] is None
+    ours, theirs = checkpoint_logits(tmp_path / "smol.cpt", TOKENS), hf_logits(src, TOKENS)
+    assert (ours - theirs).abs().max().item() <= 1e-4
+    assert torch.equal(ours.argmax(-1), theirs.argmax(-1))
+    out = export_hf(tmp_path / "smol.cpt", tmp_path / "smol.hf", progress=False)
+    before, after = _tensors(src), _tensors(out)
+    assert set(before) == set(after) and "lm_head.weight" not in after
+    assert all(torch.equal(after[k], t) for k, t in before.items())

@@ -154,7 +154,7 @@ def test_a_pure_refactor_of_a_shared_module_keeps_every_cache(package_copy, tmp_
 def test_a_declared_filter_change_reruns_curate_and_what_follows_and_nothing_else(package_copy, tmp_path):
     before = _plan(package_copy, tmp_path / "work", "declared")
     _edit(package_copy / "curate" / "fast_filters.py", "class ", "# a behaviour change would be here\nclass ", )
-    _edit(package_copy / "curate" / "stage.py", "@output_version(1)", "@output_version(2)")
+    _edit(package_copy / "curate" / "stage.py", "@output_version(2)", "@output_version(3)")
     after = _plan(package_copy, tmp_path / "work", "declared")
     changed = {s for s in before if after[s] != before[s]}
     assert changed == {"curate", "dedup", "tokenize", "mix", "train", "evaluate", "report"}, changed

@@ -9,6 +9,7 @@ from pipeline.ablate import records, render, summary
 from pipeline.errors import InputError
 from pipeline.registry import MANIFEST, Artifact, Registry, Runtime, StageContext, write_json_atomic
 
+PARETO_BY = ("loss", "downstream")
 RUNS_FILE = "runs.json"  # the runs a comparison covers, so `cpt compare` can take a comparison too
 
 
@@ -55,23 +56,26 @@ def load_records(runs: list[tuple[Path, str]]) -> list[records.RunRecord]:
 def run(ctx: StageContext) -> dict:
     cfg = ctx.config
     recs = load_records([(Path(p), label) for p, label in cfg["runs"]])
-    variants = summary.summarize(recs, cfg["noise_sigmas"])
+    variants = summary.summarize(recs, cfg["noise_sigmas"], cfg["pareto_by"])
     baseline = recs[0].label
     notes = [*cfg["notes"], f"{len(recs)} runs in {len(variants)} variants; baseline: {baseline}. Noise: a difference "
              f"within {cfg['noise_sigmas']:g} standard error(s) of the difference of the means over seeds."]
     if any(v.adaptation.n < 2 for v in variants):
         notes.append("Some variants have a single seed: their seed noise is unknown (taken as 0).")
-    page = render.render(variants, baseline, ctx.out_dir, title=cfg["title"], notes=notes)
+    page = render.render(variants, baseline, ctx.out_dir, title=cfg["title"], notes=notes, pareto_by=cfg["pareto_by"])
     write_json_atomic(ctx.out_dir / RUNS_FILE, [{"path": str(r.path), "label": r.label, "seed": r.seed} for r in recs])
     ctx.log(f"report: {ctx.final_dir / page.name}")
     return {"runs": len(recs), "variants": len(variants), "table": render.table_rows(variants, baseline)}
 
 
 def compare(runs: list[tuple[Path, str]], workdir: Path, *, noise_sigmas: float = 1.0, title: str = "",
-            notes: list[str] = (), progress: bool = True) -> Artifact:
-    """The comparison of ``runs`` (report directory, label) under ``<workdir>/compare/<fingerprint>``."""
+            notes: list[str] = (), progress: bool = True, pareto_by: str = "loss") -> Artifact:
+    """The comparison of ``runs`` (report directory, label) under ``<workdir>/compare/<fingerprint>``;
+    ``pareto_by``: the Pareto view's measures, ``loss`` (validation loss) or ``downstream`` (task accuracy)."""
+    if pareto_by not in PARETO_BY:
+        raise InputError(f"compare: pareto_by must be one of {', '.join(PARETO_BY)}, not {pareto_by!r}")
     inputs = {f"run{i:03d}": report_artifact(path) for i, (path, _) in enumerate(runs)}
     config = {"runs": [[str(inputs[f"run{i:03d}"].path), label] for i, (_, label) in enumerate(runs)],
               "noise_sigmas": noise_sigmas, "title": title or "Continued-pretraining comparison",
-              "notes": list(notes)}
+              "notes": list(notes), "pareto_by": pareto_by}
     return Registry(workdir).run("compare", run, config=config, inputs=inputs, runtime=Runtime(progress=progress))

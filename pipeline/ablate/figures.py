@@ -95,25 +95,30 @@ def loss_curves(variants: list[VariantSummary]) -> bytes:
     return _png(fig)
 
 
-def pareto(variants: list[VariantSummary]) -> bytes:
-    """Adaptation against forgetting, one point per variant with its seed spread; up-left is better."""
+def pareto(variants: list[VariantSummary], by: str = "loss") -> bytes:
+    """Adaptation against forgetting (``by``: validation loss or downstream accuracy), one point per
+    variant with its seed spread; up-left is better."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, v in enumerate(variants):
-        ax.errorbar(v.forgetting.mean, v.adaptation.mean, xerr=v.forgetting.std, yerr=v.adaptation.std, fmt="o",
-                    color=color(i), capsize=4, ms=7 if v.pareto else 5, label=v.label)
-        ax.annotate(f" {i + 1}", (v.forgetting.mean, v.adaptation.mean), fontsize=8)
-    front = sorted((v for v in variants if v.pareto), key=lambda v: v.forgetting.mean)
+    points = [v.axes(by) for v in variants]  # (adaptation, forgetting)
+    for i, (v, (a, f)) in enumerate(zip(variants, points)):
+        ax.errorbar(f.mean, a.mean, xerr=f.std, yerr=a.std, fmt="o", color=color(i), capsize=4,
+                    ms=7 if v.pareto else 5, label=v.label)
+        ax.annotate(f" {i + 1}", (f.mean, a.mean), fontsize=8)
+    front = sorted(((f.mean, a.mean) for v, (a, f) in zip(variants, points) if v.pareto))
     if len(front) > 1:
-        ax.plot([v.forgetting.mean for v in front], [v.adaptation.mean for v in front], "k--", lw=0.8,
-                label="Pareto front")
-    ax.set_xlabel("forgetting: old-domain loss increase (lower is better)")
-    ax.set_ylabel("adaptation: new-domain loss decrease (higher is better)")
+        ax.plot([x for x, _ in front], [y for _, y in front], "k--", lw=0.8, label="Pareto front")
+    if by == "downstream":
+        ax.set_xlabel("forgetting: general-task accuracy lost (lower is better)")
+        ax.set_ylabel("adaptation: domain-task accuracy gained (higher is better)")
+    else:
+        ax.set_xlabel("forgetting: old-domain loss increase (lower is better)")
+        ax.set_ylabel("adaptation: new-domain loss decrease (higher is better)")
     ax.set_title("Adaptation vs forgetting (mean ± std over seeds)")
     ax.legend(fontsize=7)
     return _png(fig)
 
 
-def all_figures(variants: list[VariantSummary]) -> dict[str, bytes]:
+def all_figures(variants: list[VariantSummary], pareto_by: str = "loss") -> dict[str, bytes]:
     return {"funnel": funnel(variants), "lr": lr_schedules(variants), "curves": loss_curves(variants),
-            "pareto": pareto(variants)}
+            "pareto": pareto(variants, pareto_by)}

@@ -25,6 +25,8 @@ class RunRecord:
     loss: dict  # {"before": {"old", "new"}, "after": {"old", "new"}}
     forgetting: float
     adaptation: float
+    # downstream tasks (evaluate.tasks): forgetting_acc, adaptation_acc, ..._acc_norm, ..._gold_logprob
+    downstream: dict[str, float] = field(default_factory=dict)
     metrics: list[dict] = field(default_factory=list)  # the CPT run's metrics.jsonl
     lr_curve: list[tuple[int, float]] = field(default_factory=list)
 
@@ -99,4 +101,5 @@ def load(path: Path, label: str = "") -> RunRecord:
         path=path, label=label, seed=train_seed(configs), configs=configs,
         funnel=funnel_rows(stats["curate"], stats["dedup"]), tokens_kept=int(stats["tokenize"]["tokens"]),
         loss=ev["loss"], forgetting=float(ev["forgetting"]), adaptation=float(ev["adaptation"]),
+        downstream={k: float(v) for k, v in (ev.get("downstream") or {}).items() if isinstance(v, (int, float))},
         metrics=read_metrics(train_dir / "metrics.jsonl"), lr_curve=schedule_curve(stats["train"]))

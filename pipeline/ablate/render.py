@@ -13,6 +13,8 @@ from pipeline.ablate.summary import VariantSummary
 
 COLUMNS = ["#", "variant", "rank", "adaptation", "adaptation std", "forgetting", "forgetting std",
            "adaptation vs baseline", "forgetting vs baseline", "old loss after", "new loss after",
+           "downstream adaptation (acc)", "downstream adaptation std", "downstream forgetting (acc)",
+           "downstream forgetting std",
            "documents in", "documents kept", "tokens kept", "seeds", "pareto"]
 
 
@@ -35,10 +37,19 @@ def table_rows(variants: list[VariantSummary], baseline: str) -> list[dict]:
             "adaptation vs baseline": _versus(v, "adaptation", v.label == baseline),
             "forgetting vs baseline": _versus(v, "forgetting", v.label == baseline),
             "old loss after": round(v.loss_after_old.mean, 6), "new loss after": round(v.loss_after_new.mean, 6),
+            **_downstream_cells(v),
             "documents in": v.documents_in, "documents kept": v.documents_kept, "tokens kept": v.tokens_kept,
             "seeds": ",".join(str(s) for s in v.seeds), "pareto": v.pareto,
         })
     return rows
+
+
+def _downstream_cells(v: VariantSummary) -> dict:
+    out = {}
+    for name, stat in (("adaptation", v.downstream_adaptation), ("forgetting", v.downstream_forgetting)):
+        out[f"downstream {name} (acc)"] = round(stat.mean, 6) if stat else None
+        out[f"downstream {name} std"] = round(stat.std, 6) if stat else None
+    return out
 
 
 def write_tables(rows: list[dict], out_dir: Path) -> None:
@@ -55,7 +66,7 @@ def write_tables(rows: list[dict], out_dir: Path) -> None:
 
 
 def _cell(value) -> str:
-    return f"<td>{html.escape(str(value))}</td>"
+    return f"<td>{html.escape('-' if value is None else str(value))}</td>"
 
 
 def results_table(rows: list[dict]) -> str:
@@ -86,17 +97,19 @@ STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#22
          "p.note{color:#555;font-size:13px}")
 
 
-def render(variants: list[VariantSummary], baseline: str, out_dir: Path, *, title: str, notes: list[str]) -> Path:
+def render(variants: list[VariantSummary], baseline: str, out_dir: Path, *, title: str, notes: list[str],
+           pareto_by: str = "loss") -> Path:
     """Write ``report.html``, ``results.parquet`` and ``results.csv`` into ``out_dir``."""
     rows = table_rows(variants, baseline)
     write_tables(rows, out_dir)
-    figs = figures.all_figures(variants)
+    figs = figures.all_figures(variants, pareto_by)
     body = [
         f"<h1>{html.escape(title)}</h1>", *[f"<p class='note'>{html.escape(n)}</p>" for n in notes],
         "<h2>Results, by adaptation</h2>", results_table(rows),
         "<p class='note'>Adaptation: the drop of the new-domain validation loss from the base model; forgetting: "
         "the rise of the old-domain loss. Mean and std over seeds. A difference smaller than the seed noise is "
-        "marked as such and not ranked. Also in results.parquet and results.csv.</p>",
+        "marked as such and not ranked. Downstream: the mean accuracy gained on the domain tasks and lost on the "
+        "general tasks of evaluate.tasks (lm-evaluation-harness). Also in results.parquet and results.csv.</p>",
         "<h2>Adaptation vs forgetting</h2>", _img(figs["pareto"], "adaptation vs forgetting"),
         "<h2>Filter funnel and kept tokens</h2>", _img(figs["funnel"], "filter funnel per variant"),
         "<h2>Loss curves</h2>", _img(figs["curves"], "training and validation loss per variant"),

@@ -89,7 +89,7 @@ def run_ablation(cfg: CptConfig, compose: Callable[[list[str]], CptConfig], over
         log(f"run {i}/{len(runs)} done: {sum(a.cached for a in done.values())} of {len(done)} stages from cache")
     report = compare.compare(reports, Path(cfg.workdir), noise_sigmas=cfg.ablate.noise_sigmas,
                              title="Filtering ablation", notes=[f"Axes: {'; '.join(names)}."],
-                             progress=cfg.progress)
+                             progress=cfg.progress, pareto_by=cfg.ablate.pareto_by)
     result = AblationResult(report, stage_runs, reused, time.time() - t0)
     log(f"{len(runs)} runs: {stage_runs} stage runs, {reused} reused from cache, {stage_runs - reused} ran; "
         f"{result.wall_s:.0f} s")

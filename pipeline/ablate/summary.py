@@ -8,6 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from pipeline.ablate.records import RunRecord
+from pipeline.errors import InputError
 
 SEED_KEYS = ("train.seed", "budget.seed")  # what differs between the seeds of one variant
 
@@ -46,11 +47,23 @@ class VariantSummary:
     forgetting: Stat
     loss_after_old: Stat
     loss_after_new: Stat
+    # downstream task accuracy (None when a run has no evaluate.tasks): adaptation gained, forgetting lost
+    downstream_adaptation: Stat | None = None
+    downstream_forgetting: Stat | None = None
     rank: int = 0
     tied_with_above: bool = False  # its adaptation is within seed noise of the variant ranked above
-    pareto: bool = False  # no other variant adapts more and forgets less
+    pareto: bool = False  # no other variant adapts more and forgets less (on the `pareto_by` measures)
     vs_baseline: dict[str, Comparison] = field(default_factory=dict)
     config_diff: list[tuple[str, object, object]] = field(default_factory=list)  # key, baseline, this
+
+    def axes(self, by: str) -> tuple[Stat, Stat]:
+        """(adaptation, forgetting) as measured by ``by``: ``loss`` or ``downstream`` (task accuracy)."""
+        if by == "downstream":
+            if self.downstream_adaptation is None or self.downstream_forgetting is None:
+                raise InputError(f"variant {self.label!r} has no downstream forgetting and adaptation "
+                                 "(its runs named no evaluate.tasks of both roles): use the loss-based view")
+            return self.downstream_adaptation, self.downstream_forgetting
+        return self.adaptation, self.forgetting
 
     @property
     def seeds(self) -> list[int]:
@@ -76,8 +89,14 @@ def group(records: list[RunRecord]) -> list[VariantSummary]:
         by_label.setdefault(r.label, []).append(r)
     return [VariantSummary(
         label, runs, Stat.of([r.adaptation for r in runs]), Stat.of([r.forgetting for r in runs]),
-        Stat.of([r.loss["after"]["old"] for r in runs]), Stat.of([r.loss["after"]["new"] for r in runs]))
+        Stat.of([r.loss["after"]["old"] for r in runs]), Stat.of([r.loss["after"]["new"] for r in runs]),
+        _downstream(runs, "adaptation_acc"), _downstream(runs, "forgetting_acc"))
         for label, runs in by_label.items()]
+
+
+def _downstream(runs: list[RunRecord], key: str) -> Stat | None:
+    values = [r.downstream.get(key) for r in runs]
+    return Stat.of(values) if values and all(v is not None for v in values) else None
 
 
 def is_seed_key(key: str) -> bool:
@@ -107,14 +126,15 @@ def rank(variants: list[VariantSummary], sigmas: float) -> list[VariantSummary]:
     return ordered
 
 
-def mark_pareto(variants: list[VariantSummary]) -> None:
+def mark_pareto(variants: list[VariantSummary], by: str = "loss") -> None:
+    points = {id(v): tuple(s.mean for s in v.axes(by)) for v in variants}  # (adaptation, forgetting)
     for v in variants:
-        v.pareto = not any(
-            o is not v and o.adaptation.mean >= v.adaptation.mean and o.forgetting.mean <= v.forgetting.mean
-            and (o.adaptation.mean > v.adaptation.mean or o.forgetting.mean < v.forgetting.mean) for o in variants)
+        a, f = points[id(v)]
+        v.pareto = not any(o is not v and oa >= a and of <= f and (oa > a or of < f)
+                           for o in variants for oa, of in [points[id(o)]])
 
 
-def summarize(records: list[RunRecord], noise_sigmas: float = 1.0) -> list[VariantSummary]:
+def summarize(records: list[RunRecord], noise_sigmas: float = 1.0, pareto_by: str = "loss") -> list[VariantSummary]:
     """Variants ranked by adaptation; each compared with the baseline (the first label)."""
     variants = group(records)
     baseline = variants[0]
@@ -122,5 +142,5 @@ def summarize(records: list[RunRecord], noise_sigmas: float = 1.0) -> list[Varia
         v.vs_baseline = {"adaptation": compare(v.adaptation, baseline.adaptation, noise_sigmas),
                          "forgetting": compare(v.forgetting, baseline.forgetting, noise_sigmas)}
         v.config_diff = config_diff(baseline.runs[0], v.runs[0])
-    mark_pareto(variants)
+    mark_pareto(variants, pareto_by)
     return rank(variants, noise_sigmas)

@@ -17,6 +17,8 @@ from pipeline.errors import CptError
 EXTRACTION_ERRORS = ("timeout", "broken_process", "clean_error")
 READ_NOTES = ("charset_fallback",)  # reader stats that are not removals: documents kept, but worth knowing
 MEASURES = ("docs", "words", "chars")
+DECONT_STEP = "decontaminate"  # the decontamination filter's row: its removals counted per task
+DECONT_REASON = "contaminated_"  # + the task: datatrove's NGramsDecontFilter's stat per removed document
 
 
 def _reasons(key: str, step: dict, removed: int) -> dict[str, int]:
@@ -24,6 +26,11 @@ def _reasons(key: str, step: dict, removed: int) -> dict[str, int]:
     if key == "extraction":
         errors = {r: stat(step, r) for r in EXTRACTION_ERRORS if stat(step, r)}
         return {**errors, "empty": removed - sum(errors.values())}
+    if key == DECONT_STEP:  # contaminated_<task> (not datatrove's contaminated_tg_<group>, also counted)
+        per_task = {k: stat(step, k) for k in stats
+                    if k.startswith(DECONT_REASON) and not k.startswith(f"{DECONT_REASON}tg_")}
+        if sum(per_task.values()) == removed:
+            return per_task
     reasons = {k[len("dropped_"):]: stat(step, k) for k in stats if k.startswith("dropped_")}
     if removed and not reasons:
         reasons = {"not_target_language_or_low_score" if key == "language" else "filtered": removed}

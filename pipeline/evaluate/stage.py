@@ -1,14 +1,19 @@
-"""Evaluate: validation loss on held-out old data (forgetting) and new data (adaptation),
-for the base model (before) and the continued-pretraining checkpoint (after)."""
+"""Evaluate: validation loss on held-out old data (forgetting) and new data (adaptation), and the
+downstream tasks of ``evaluate.tasks`` (general: forgetting; domain: adaptation), for the base model
+(before) and the continued-pretraining checkpoint (after)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from pipeline.train.blend import load_blend
 from pipeline.registry import StageContext, output_version
+from pipeline.train.blend import load_blend
+from pipeline.train.trackers import log_summary, run_name
 from pipeline.stage_config import StageConfig
 from pipeline.train.stage import checkpoint_of
+
+DECONT_REPORT = "decont_report.json"
 
 
 def check_new_valid(prefix: str, vocab_size: int) -> Path:
@@ -20,7 +25,7 @@ def check_new_valid(prefix: str, vocab_size: int) -> Path:
     return path
 
 
-@output_version(1)
+@output_version(2)
 def run(ctx: StageContext) -> dict:
     from pipeline.train.loop import evaluate_loss
 
@@ -31,12 +36,15 @@ def run(ctx: StageContext) -> dict:
     valid = {domain: str(workdir / prefix) for domain, prefix in blend["valid"].items()}
     if cfg.evaluate.new_valid:
         valid["new"] = str(check_new_valid(cfg.evaluate.new_valid, blend["tokenizer"]["vocab_size"]))
-    losses = {}
+    tasks = _downstream_tasks(ctx)
+    losses, scores, minks = {}, {}, {}
     for when, art in (("before", ctx.inputs["base"]), ("after", ctx.inputs["train"])):
         ctx.log(f"{when}: {checkpoint_of(art)}")
         losses[when] = evaluate_loss(checkpoint_of(art), cfg.model, cfg.precision, valid,
                                      blend["tokenizer"]["path"], cfg.evaluate.max_samples,
                                      ctx.out_dir / when)
+        if tasks:
+            scores[when], minks[when] = tasks.run(checkpoint_of(art), blend["tokenizer"], ctx.log)
     result = {
         "loss": losses,
         "forgetting": losses["after"]["old"] - losses["before"]["old"],  # > 0: worse on the old domain
@@ -44,4 +52,42 @@ def run(ctx: StageContext) -> dict:
     }
     ctx.log(f"old {losses['before']['old']:.3f} -> {losses['after']['old']:.3f}, "
             f"new {losses['before']['new']:.3f} -> {losses['after']['new']:.3f}")
+    if tasks:
+        result["downstream"] = tasks.summary(scores)
+        if cfg.evaluate.contamination:
+            result["contamination"] = tasks.contamination(minks)
+        (ctx.out_dir / "downstream.json").write_text(json.dumps(result["downstream"], indent=1))
+        for line in tasks.table(result["downstream"]):
+            ctx.log(line)
+    log_summary(ctx.tracking, ctx.out_dir, run_name(ctx.out_dir), tracked_metrics(result))
     return result
+
+
+def tracked_metrics(result: dict) -> dict[str, float]:
+    """What the experiment trackers get: losses, forgetting and adaptation, and each task's scores."""
+    out = {"forgetting": result["forgetting"], "adaptation": result["adaptation"]}
+    for when, losses in result["loss"].items():
+        out.update({f"loss/{when}/{domain}": v for domain, v in losses.items()})
+    down = result.get("downstream") or {}
+    out.update({f"downstream/{k}": v for k, v in down.items() if k != "tasks" and v is not None})
+    for name, task in (down.get("tasks") or {}).items():
+        for when in ("before", "after", "change"):
+            out.update({f"tasks/{name}/{when}/{k}": v for k, v in task[when].items() if isinstance(v, float)})
+    return out
+
+
+def _downstream_tasks(ctx: StageContext):
+    from pipeline.evaluate.downstream import DownstreamTasks
+    from pipeline.tasks.spec import stage_task_specs
+
+    if "tasks" not in ctx.inputs:
+        return None
+    cfg = ctx.config
+    specs = stage_task_specs(cfg.evaluate.tasks, ctx.inputs)
+    report = ctx.inputs["curate"].path / DECONT_REPORT
+    dirty = None
+    if report.is_file():
+        per_task = json.loads(report.read_text()).get("tasks", {})
+        dirty = {name: set(t.get("items_hit", [])) for name, t in per_task.items()}
+    dtype = "bf16" if cfg.precision.dtype == "fp8" else cfg.precision.dtype
+    return DownstreamTasks(specs, cfg.evaluate, dtype=dtype, dirty=dirty, cache_dir=ctx.out_dir / "datasets_cache")

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from pipeline.registry import StageContext, output_version, write_json_atomic
-from pipeline.report import plots
+from pipeline.report import plots, task_tables
 
 
 def read_metrics(path: Path) -> list[dict]:
@@ -56,7 +56,7 @@ def html_table(header: list[str], rows: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-@output_version(1)
+@output_version(2)
 def run(ctx: StageContext) -> dict:
     ins = {name: art.stats for name, art in ctx.inputs.items()}
     out = ctx.out_dir
@@ -108,12 +108,18 @@ def run(ctx: StageContext) -> dict:
         "loss": loss,
         "forgetting": ev["forgetting"],
         "adaptation": ev["adaptation"],
+        "downstream": {k: v for k, v in (ev.get("downstream") or {}).items() if k != "tasks"},
     }
     sections = [
         ("Filter funnel", funnel_table, "funnel.png"),
         (f"Dedup per dump (scope: {ins['dedup'].get('scope', 'per_dump')})", dedup_table(ins["dedup"]), None),
         ("Tokens", token_table, None),
         ("Loss before and after continued pretraining", loss_table, "losses.png"),
+        ("Downstream tasks before and after (lm-evaluation-harness; general: forgetting, domain: adaptation)",
+         task_tables.downstream_table(ev), None),
+        ("Decontamination of the curated data against the tasks", task_tables.decontamination_table(ins["curate"]),
+         None),
+        ("Contamination check on the model (Min-K%, Min-K%++)", task_tables.contamination_table(ev), None),
         ("Training", training_table, "training.png"),
         ("Learning-rate schedule", None, "lr.png"),
     ]
@@ -123,14 +129,20 @@ def run(ctx: StageContext) -> dict:
     md = ["# Continued-pretraining report", "",
           f"Replay fraction {mix['replay_fraction']:.3g} requested (by tokens){realized}. "
           f"Forgetting (old-domain loss change) {ev['forgetting']:+.4f}; "
-          f"adaptation (new-domain loss drop) {ev['adaptation']:+.4f}.", ""]
+          f"adaptation (new-domain loss drop) {ev['adaptation']:+.4f}. {task_tables.downstream_sentence(ev)}".strip(),
+          ""]
     body = [f"<h1>Continued-pretraining report</h1><p>{html.escape(md[2])}</p>"]
+    notes = {"Contamination check on the model (Min-K%, Min-K%++)": task_tables.contamination_caveat(ev)}
+    sections = [s for s in sections if s[1] is not None or s[2] is not None]
     for title, table, fig in sections:
         md += [f"## {title}", ""]
         body.append(f"<h2>{html.escape(title)}</h2>")
         if table:
             md += [markdown_table(*table), ""]
             body.append(html_table(*table))
+        if notes.get(title):
+            md += [notes[title], ""]
+            body.append(f"<p>{html.escape(notes[title])}</p>")
         if fig and fig in figures:
             md += [f"![{title}]({fig})", ""]
             body.append(f'<img src="{fig}" alt="{html.escape(title)}">')

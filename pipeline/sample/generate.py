@@ -33,6 +33,7 @@ from typing import Iterator
 
 from pipeline.sample import vocab_astro, vocab_foreign, vocab_original
 from pipeline.sample.grammar import capitalize_first
+from pipeline.sample.tasks import TASKS_DIR, generate_tasks, planted_text
 from pipeline.sample.sites import (
     BLOCKED_SITES,
     BY,
@@ -64,6 +65,7 @@ WARC_DIR = "crawl"
 TRUTH_FILE = "truth.jsonl"
 ORIGINAL_REL = "original/original.jsonl.gz"
 NEAR_DUP_MAX_JACCARD = 0.93
+PLANTED_ITEMS = (3, 41, 77)  # sample_domain items quoted in crawl pages: decontamination must remove them
 
 _MONTHS_EN = vocab_astro.MONTHS
 
@@ -85,6 +87,7 @@ class Page:
     # kept to rebuild near-duplicates
     author: str = ""
     published: dt.date | None = None
+    planted: str | None = None  # "<task>:<item index>" when a task item was planted in this page
 
 
 @dataclass
@@ -422,8 +425,11 @@ def _page_order(rng: random.Random, counts: dict[str, int]) -> list[str]:
 
 
 def build_sample(
-    seed: int = 1234, web_pages: int = 480, original_docs: int = 1200, dump: str = "CC-SYNTH-2026-47"
+    seed: int = 1234, web_pages: int = 480, original_docs: int = 1200, dump: str = "CC-SYNTH-2026-47",
+    planted: dict[str, str] | None = None,
 ) -> Sample:
+    """``planted``: ``{"<task>:<index>": text}``, each added as a last paragraph to an article no
+    duplicate copies (so decontamination has something real to find)."""
     rng = random.Random(seed)
     counts = kind_counts(web_pages)
     order = _page_order(rng, counts)
@@ -492,6 +498,17 @@ def build_sample(
     return Sample(pages=pages, original=original, dump=dump)
 
 
+def plant(pages: list[Page], planted: dict[str, str], rng: random.Random) -> None:
+    """``planted``: ``{"<task>:<index>": text}``, each added as a last paragraph to an article no
+    duplicate copies (so decontamination has something real to find)."""
+    copied = {p.source_url for p in pages if p.source_url}
+    hosts = [p for p in pages if p.kind == "article" and p.url not in copied]
+    for (key, text), page in zip(sorted(planted.items()), rng.sample(hosts, min(len(hosts), len(planted)))):
+        page.paragraphs.append(text)
+        page.html = page.html.replace("\n</article>", f"\n<p>{html.escape(text)}</p>\n</article>", 1)
+        page.planted = key
+
+
 # ============================================================================ writers
 def _write_warc(sample: Sample, path: pathlib.Path, seed: int, pages: list | None = None) -> None:
     from warcio.statusandheaders import StatusAndHeaders
@@ -550,7 +567,7 @@ def _write_truth(sample: Sample, path: pathlib.Path) -> None:
         for p in sample.pages:
             f.write(json.dumps({
                 "id": p.record_id, "url": p.url, "kind": p.kind, "lang": p.lang, "site": p.site.host,
-                "title": p.title, "source_url": p.source_url, "jaccard5": p.jaccard5,
+                "title": p.title, "source_url": p.source_url, "jaccard5": p.jaccard5, "planted": p.planted,
             }, ensure_ascii=False) + "\n")
 
 
@@ -578,6 +595,10 @@ def generate_sample(
     """
     out_dir = pathlib.Path(out_dir)
     sample = build_sample(seed=seed, web_pages=web_pages, original_docs=original_docs, dump=dump)
+    crawl = [p.title + "\n" + "\n".join(p.paragraphs) for p in sample.pages]
+    items = generate_tasks(out_dir, seed, crawl_texts=crawl)["sample_domain"]
+    plant(sample.pages, {f"sample_domain:{i}": planted_text(items[i]) for i in PLANTED_ITEMS},
+          random.Random(f"plant-{seed}"))
     warc_rels = [f"{WARC_DIR}/{dump}-{i:05d}.warc.gz" for i in range(shards)]
     truth_rel = f"{WARC_DIR}/{TRUTH_FILE}"
     (out_dir / WARC_DIR).mkdir(parents=True, exist_ok=True)
@@ -598,6 +619,8 @@ def generate_sample(
         "dump": dump,
         "original": ORIGINAL_REL,
         "truth": truth_rel,
+        "tasks": TASKS_DIR,
+        "planted": sorted(p.planted for p in sample.pages if p.planted),
     }
 
 

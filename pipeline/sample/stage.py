@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the sc
     from pipeline.config import SampleConfig
 
 
-@output_version(1)
+@output_version(2)
 def run(ctx: StageContext) -> dict:
     from pipeline.sample.generate import generate_sample
 

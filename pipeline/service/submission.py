@@ -29,10 +29,12 @@ JOB_COMMANDS = ("run", "ablate", *STAGE_COMMANDS, *PATH_COMMANDS)
 # set by the server, never by a submission (a prefix covers every key below it)
 POLICY_KEYS = ("workdir", "cmd", "code_version", "service", "progress", "hydra", "cluster.slurm.partition",
                "cluster.slurm.qos", "cluster.slurm.account", "cluster.slurm.venv", "cluster.slurm.container_image",
-               "cluster.slurm.container_mounts", "cluster.slurm.sbatch_args", "cluster.ray.address")
+               "cluster.slurm.container_mounts", "cluster.slurm.sbatch_args", "cluster.ray.address",
+               "tracking.wandb.dir", "tracking.mlflow.tracking_uri")  # tracker files: where the server says
 # config keys that name files the job reads: under service.data_roots, or earlier stage outputs
 PATH_KEYS = ("curate.input.paths", "replay.paths", "base_model.checkpoint", "base_model.hf", "tokenizer.path",
-             "recipe.filters.language.model_path", "evaluate.new_valid", "mix.extra_sources")
+             "recipe.filters.language.model_path", "evaluate.new_valid", "mix.extra_sources", "evaluate.tasks.general",
+             "evaluate.tasks.domain")
 INSTANTIATE_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 SAFE_RESOLVERS = ("oc.select", "fineweb2")  # read the config itself (or the bundled FineWeb-2 settings)
 MAX_ARGS, MAX_ARG_CHARS = 200, 4096
@@ -230,6 +232,8 @@ def check_paths(cfg: CptConfig, server: CptConfig) -> None:
         if key == "mix.extra_sources":
             for i, src in enumerate(value):
                 check_path(src["prefix"], f"{key}[{i}].prefix", roots)
+        elif key.startswith("evaluate.tasks."):
+            check_task_paths(value, key, roots)
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 check_path(v, f"{key}[{i}]", roots)
@@ -240,6 +244,19 @@ def check_paths(cfg: CptConfig, server: CptConfig) -> None:
         if any(str(key) == p or str(key).startswith(p + ".") for p in PATH_KEYS):
             raise Refused(f"ablate.grid.{key}: paths cannot be an ablation axis in a submission")
         check_value(values, f"ablate.grid.{key}")
+
+
+def check_task_paths(tasks: dict, key: str, roots: list[Path]) -> None:
+    """A task's YAML or data file, and the data files its YAML names, are under the readable roots."""
+    from pipeline.tasks.spec import SAMPLE_DATA, task_spec
+
+    for name, value in tasks.items():
+        if value == SAMPLE_DATA:
+            continue
+        check_path(str(value), f"{key}.{name}", roots)
+        spec = task_spec(str(name), key.rsplit(".", 1)[1], str(value))
+        for path in spec.data_files:
+            check_path(str(path), f"{key}.{name} (a data file its task names)", roots)
 
 
 def check_path_command(command: str, args: list[str], server: CptConfig, job_dir: Path) -> list[str]:

@@ -39,7 +39,7 @@ class TrainingPreempted(CptError):
 
 
 _CONFIG_TYPES = {"model_cfg": "ModelConfig", "train_cfg": "TrainConfig", "schedule_cfg": "ScheduleConfig",
-                 "precision_cfg": "PrecisionConfig"}
+                 "precision_cfg": "PrecisionConfig", "tracking": "TrackingConfig"}
 
 
 def result_path(spec_path: Path, rank: int) -> Path:
@@ -72,7 +72,7 @@ def decode_spec(spec: dict) -> dict:
 
     kwargs = dict(spec)
     for key, cls in _CONFIG_TYPES.items():
-        if key in kwargs:
+        if kwargs.get(key) is not None:
             kwargs[key] = getattr(config, cls)(**kwargs[key])
     kwargs["out_dir"] = Path(kwargs["out_dir"])
     if kwargs.get("init_from"):

@@ -27,7 +27,7 @@ from megatron.core.optimizer_param_scheduler import get_canonical_lr_for_logging
 from tqdm.auto import tqdm
 
 from pipeline import events
-from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrainConfig
+from pipeline.config import ModelConfig, PrecisionConfig, ScheduleConfig, TrackingConfig, TrainConfig
 from pipeline.errors import ConfigError
 from pipeline.train.checkpoint import (
     CHECKPOINTS_DIR,
@@ -48,6 +48,7 @@ from pipeline.train.model import build_model, model_config_dict, padded_vocab_si
 from pipeline.train.contract import TrainingPreempted
 from pipeline.train.preemption import PreemptionGuard
 from pipeline.train.schedule import build_scheduler
+from pipeline.train.trackers import Trackers, flatten_record, run_name
 
 METRICS_NAME = "metrics.jsonl"
 EVAL_MICRO_BATCH = 8
@@ -55,16 +56,18 @@ EVAL_MICRO_BATCH = 8
 
 # ----------------------------------------------------------------------------- setup helpers
 def configure_threads(device: torch.device) -> int:
-    """CPU: one intra-op thread per core but one (OMP_NUM_THREADS, if set, decides instead).
+    """CPU: one intra-op thread per core in this process's affinity (OMP_NUM_THREADS, if set, decides
+    instead; local_ranks.py sets it to the node's cores divided among its ranks).
 
-    Why leave a core: when another process needs a core, every parallel op waits for a
-    descheduled thread. On 2 cores with one other busy process, the tiny model took 3.6 s/step
-    with 2 threads and 0.23 s/step with 1 (0.14 s with 2 on an idle machine). The count is fixed
-    per machine, not picked from the current load, because results (and so a bitwise resume)
-    can depend on the number of threads.
+    Measured (``benchmarks/cpu_threads.py``, tiny model, 2 cores): idle, 0.09-0.12 s/step with 2
+    threads against 0.13-0.15 s/step with 1 (1.2-1.5x); SmolLM2-135M (README, "A real model") gains
+    more. The cost: beside another busy process every parallel op waits for a descheduled thread, and
+    2 threads took 0.34-0.38 s/step against 0.16-0.20 with 1; on a shared node set OMP_NUM_THREADS=1
+    (or the cores that are yours). The count is fixed per machine, not picked from the current load,
+    because results (and so a bitwise resume) can depend on the number of threads.
     """
     if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) - 1))
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
     return torch.get_num_threads()
 
 
@@ -168,9 +171,11 @@ def _step_cost(model_cfg: ModelConfig, train_cfg: TrainConfig, precision_cfg: Pr
 
 
 class MetricsLog:
-    """``metrics.jsonl`` (one JSON object per line) and TensorBoard scalars under ``tb/`` (rank 0 only)."""
+    """``metrics.jsonl`` (one JSON object per line), TensorBoard scalars under ``tb/`` and the enabled
+    experiment trackers (:mod:`pipeline.train.trackers`; rank 0 only)."""
 
-    def __init__(self, out_dir: Path, start_step: int, total_steps: int):
+    def __init__(self, out_dir: Path, start_step: int, total_steps: int, tracking: TrackingConfig | None = None,
+                 run_config: dict | None = None):
         from torch.utils.tensorboard import SummaryWriter
 
         self.total_steps = total_steps
@@ -180,6 +185,11 @@ class MetricsLog:
                     if line.strip() and json.loads(line).get("step", 0) <= start_step]
             self.path.write_text("".join(line + "\n" for line in kept))
         self.tb = SummaryWriter(str(out_dir / "tb"), purge_step=start_step + 1 if start_step else None)
+        try:
+            self.trackers = Trackers(tracking, out_dir, run_name(out_dir), run_config)
+        except BaseException:
+            self.tb.close()
+            raise
 
     def last_train_loss(self) -> float | None:
         losses = [r["loss"] for r in map(json.loads, self.path.read_text().splitlines())
@@ -191,16 +201,13 @@ class MetricsLog:
             f.write(json.dumps(record) + "\n")
         events.emit("progress", **{k: v for k, v in record.items() if k != "kind"}, metric=record["kind"],
                     total=self.total_steps)
-        step = record["step"]
-        for key, value in record.items():
-            if key == "eval_loss":
-                for domain, loss in value.items():
-                    self.tb.add_scalar(f"eval_loss/{domain}", loss, step)
-            elif key not in ("step", "kind") and isinstance(value, (int, float)):
-                self.tb.add_scalar(f"train/{key}", value, step)
+        for name, value in flatten_record(record).items():
+            self.tb.add_scalar(name, value, record["step"])
+        self.trackers.write(record)
 
     def close(self) -> None:
         self.tb.close()
+        self.trackers.close()
 
 
 class _NoLog:
@@ -389,11 +396,13 @@ def _stop_signal(preemption: PreemptionGuard, device) -> int:
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: ScheduleConfig,
           precision_cfg: PrecisionConfig, *, train_blend: list[tuple[float, str]],
           valid_prefixes: dict[str, str], tokenizer_path: str, out_dir: Path,
-          init_from: Path | None = None, train_iters: int | None = None, progress: bool = True) -> dict:
+          init_from: Path | None = None, train_iters: int | None = None, progress: bool = True,
+          tracking: TrackingConfig | None = None) -> dict:
     """Train (or continue training) a model; checkpoints land in ``out_dir/checkpoints/iter_<N>/``.
 
     ``train_iters`` overrides ``train_cfg.train_iters`` (pretraining the base model uses its own
     count). ``init_from`` is a checkpoint, or a directory holding them (the newest is used).
+    ``tracking``: experiment trackers the metrics also go to (none: metrics.jsonl and TensorBoard only).
     Returns stats: final train loss, eval losses per domain, tokens seen, wall time, tokens/s, MFU.
     Raises :class:`TrainingPreempted` after checkpointing when SIGTERM or SIGUSR1 arrives.
     """
@@ -433,7 +442,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig, schedule_cfg: Schedule
         meta = {"vocab_size": vocab_size, "real_vocab_size": real_vocab, "model": model_dict,
                 "tokenizer_sha256": tokenizer.sha256, "tokenizer_path": str(Path(tokenizer_path).resolve()),
                 "precision": precision_cfg.dtype, "run": run, "init_from": start.base_checkpoint}
-        log = MetricsLog(out_dir, state.step, total_steps) if rank == 0 else _NoLog()
+        log = (MetricsLog(out_dir, state.step, total_steps, tracking, {"model": model_dict, **run}) if rank == 0
+               else _NoLog())
         bar = _progress_bar(total_steps, state.step, enabled=progress and rank == 0)
 
         def evaluate() -> dict[str, float]:

@@ -41,7 +41,7 @@ def rewarm_schedule(schedule: ScheduleConfig, base_checkpoint: Path) -> Schedule
     return replace(schedule, peak_lr=float(peak))
 
 
-@output_version(1)
+@output_version(2)  # 2: a CPU rank uses every core of its affinity (was cores - 1): other numerics
 def run_pretrain(ctx: StageContext) -> dict:
     """Make a base model: pretrain from scratch on the original corpus (the replay source's train
     split), so the embedded demo has something to continue from (config: :meth:`pipeline.chain.Chain.pretrain`)."""
@@ -52,7 +52,7 @@ def run_pretrain(ctx: StageContext) -> dict:
                   tokenizer_path=replay.stats["tokenizer"]["path"], init_from=None)
 
 
-@output_version(1)
+@output_version(2)  # 2: a CPU rank uses every core of its affinity (was cores - 1): other numerics
 def run_cpt(ctx: StageContext) -> dict:
     """Continued pretraining: weights-only start from the base model, re-warmed schedule, mixed data
     (config: :meth:`pipeline.chain.Chain.train`)."""
@@ -75,5 +75,5 @@ def _train(ctx: StageContext, *, schedule: ScheduleConfig, **data) -> dict:
 
     cfg: StageConfig = ctx.config
     kwargs = dict(model_cfg=cfg.model, train_cfg=cfg.train, schedule_cfg=schedule, precision_cfg=cfg.precision,
-                  out_dir=ctx.out_dir, progress=ctx.progress, **data)
+                  out_dir=ctx.out_dir, progress=ctx.progress, tracking=ctx.tracking, **data)
     return ctx.executor.train(worker, cfg.train.nproc_per_node, kwargs)
