@@ -786,10 +786,22 @@ def _fineweb2_resolver(key: str, languages=None):
 OmegaConf.register_new_resolver("fineweb2", _fineweb2_resolver, replace=True)
 
 
+OPEN_DICTS = ("ablate.grid", "evaluate.tasks.general", "evaluate.tasks.domain")  # overrides may add keys
+
+
 def register_configs() -> None:
     cs = ConfigStore.instance()
-    cs.store(name="cpt_schema", node=CptConfig)
+    cs.store(name="cpt_schema", node=schema())
     cs.store(group="recipe", name="recipe_schema", node=RecipeConfig)
+
+
+def schema() -> DictConfig:
+    """The structured config, with the maps whose keys the user chooses open to new keys (so
+    ``'evaluate.tasks.domain={arc_easy:/data/arc.jsonl}'`` works like a config file does)."""
+    node = OmegaConf.structured(CptConfig)
+    for key in OPEN_DICTS:
+        OmegaConf.set_struct(OmegaConf.select(node, key), False)
+    return node
 
 
 def to_object(cfg: DictConfig | Any) -> CptConfig:

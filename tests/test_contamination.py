@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.filterwarnings(f) for f in MEGATRON_NOISE]
 
 SEQ = 64
 EOS = 0  # <|endoftext|> in the embedded tokenizer: the document separator of the training data
+
+
 @pytest.fixture(scope="module", autouse=True)
 def offline():
     """No network: a connect to anything but loopback (gloo's own store) or a Unix socket fails."""
@@ -143,7 +145,7 @@ def test_summary_shape_and_nan_items():
 # ----------------------------------------------------------------------------- planted contamination
 def test_planted_contamination_raises_the_auroc(base, tokenizer, tmp_path):
     """Continued pretraining (the project's training loop, weights-only start from the imported model)
-    on 40 "member" items (~450 tokens) for 40 steps of 8 x 64 tokens (~45 epochs); 40 control items are
+    on 40 "member" items (~450 tokens) for 60 steps of 8 x 64 tokens (~70 epochs); 40 control items are
     drawn from the same distribution."""
     from pipeline.config import ModelConfig
 
@@ -164,7 +166,7 @@ def test_planted_contamination_raises_the_auroc(base, tokenizer, tmp_path):
 
     (members_before, controls_before), run = scores(ckpt), tmp_path / "run"
     train_tiny(corpus, run, model_cfg=ModelConfig(**meta["model"]), init_from=ckpt,
-               train_cfg=replace(TRAIN, train_iters=40, eval_interval=0), schedule_cfg=replace(SCHEDULE, peak_lr=1e-2))
+               train_cfg=replace(TRAIN, train_iters=60, eval_interval=0), schedule_cfg=replace(SCHEDULE, peak_lr=1e-2))
     members_after, controls_after = scores(run)
     summary = contamination_summary(members_before, members_after, controls_before, controls_after)
     print({m: {k: round(v, 3) for k, v in summary[m].items()} for m in ("min_k", "min_k_pp")})

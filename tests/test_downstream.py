@@ -123,19 +123,35 @@ def test_wrapper_agrees_with_lm_eval_hf_model(model, mc_task):
 
 
 def test_same_checkpoint_before_and_after_changes_nothing(model, tmp_path):
+    """The whole downstream path (the sample's task form, with its control split): the same checkpoint
+    twice gives a change of exactly 0 in every metric and in Min-K%, and the clean-item accuracy
+    leaves out what decontamination hit."""
     _, ckpt = model
-    data = _write(tmp_path / "items.jsonl", _mc_items(12, 1))
-    specs = task_specs(SimpleNamespace(general={"sample_general": data}, domain={"sample_domain": data}))
-    tasks = DownstreamTasks(specs, SimpleNamespace(limit=None, batch_size=4, contamination=False),
+    (tmp_path / "tasks").mkdir()
+    for name, seed in (("sample_general", 1), ("sample_domain", 2)):
+        _write(tmp_path / "tasks" / f"{name}.jsonl", _mc_items(12, seed))
+        _write(tmp_path / "tasks" / f"{name}.control.jsonl", _mc_items(8, seed + 10))
+    specs = task_specs(SimpleNamespace(general={"sample_general": "sample"}, domain={"sample_domain": "sample"}),
+                       sample_dir=tmp_path)
+    tasks = DownstreamTasks(specs, SimpleNamespace(limit=None, batch_size=4, contamination=True),
                             dirty={"sample_domain": {0, 5}})
     tok = {"path": str(TOKENIZER), "eos_token": EOS}
-    scores = {when: tasks.run(ckpt, tok, lambda _: None)[0] for when in ("before", "after")}
-    summary = tasks.summary(scores)
+    runs = {when: tasks.run(ckpt, tok, lambda _: None) for when in ("before", "after")}
+    summary = tasks.summary({when: r[0] for when, r in runs.items()})
     for t in summary["tasks"].values():
         assert t["change"] and all(v == 0.0 for v in t["change"].values())
     assert summary["forgetting_acc"] == 0.0 and summary["adaptation_acc"] == 0.0
     assert summary["tasks"]["sample_domain"]["after"]["n_clean"] == 10
     assert "sample_domain" in "\n".join(tasks.table(summary))
+    cont = tasks.contamination({when: r[1] for when, r in runs.items()}, tmp_path / "items.jsonl")
+    for name in ("sample_general", "sample_domain"):
+        assert cont[name]["n_items"] == 12 and cont[name]["n_control"] == 8
+        for m in ("min_k", "min_k_pp"):
+            assert cont[name][m]["mean_change"] == 0.0
+            assert cont[name][m]["auroc_before"] == cont[name][m]["auroc_after"]
+            assert 0.0 <= cont[name][m]["auroc_after"] <= 1.0
+    rows = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
+    assert len(rows) == 24 and all(r["min_k_before"] == r["min_k_after"] for r in rows)
 
 
 SHIPPED_ROWS = {

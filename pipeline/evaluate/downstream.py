@@ -3,17 +3,11 @@ the mean log-probability of the gold answer, and accuracy on the items decontami
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
 
 METRICS = ("acc", "acc_norm")
 BOOTSTRAP_ITERS = 1000  # lm-eval's stderr for acc is analytic; this bounds the other metrics' cost
-
-
-@dataclass
-class TaskScores:
-    n: int
-    metrics: dict  # {"acc": x, "acc_stderr": s, "acc_norm": ..., "gold_logprob": ..., "acc_clean": ...}
 
 
 def score_tasks(lm, tasks: dict, *, limit: int | None = None, dirty: dict[str, set[int]] | None = None) -> dict:
@@ -43,6 +37,13 @@ def score_tasks(lm, tasks: dict, *, limit: int | None = None, dirty: dict[str, s
             metrics["n_clean"] = len(clean)
         scores[name] = {"n": len(samples), **metrics}
     return scores
+
+
+def _finite(value):
+    """NaN (e.g. an AUROC without a control split) as None: stage stats are strict JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def _gold_index(task, sample: dict):
@@ -108,17 +109,20 @@ class DownstreamTasks:
         with CheckpointScorer(checkpoint, dtype=self.dtype, device=device) as scorer:
             lm = CheckpointLM(scorer, tokenizer["path"], tokenizer["eos_token"], self.cfg.batch_size)
             scores = score_tasks(lm, self.tasks, limit=self.cfg.limit, dirty=self.dirty)
-            min_k = self._min_k(scorer, Tokenizer.from_file(tokenizer["path"])) if self.cfg.contamination else {}
+            min_k = (self._min_k(scorer, Tokenizer.from_file(tokenizer["path"]), lm.eot_token_id)
+                     if self.cfg.contamination else {})
         return scores, min_k
 
-    def _min_k(self, scorer, tokenizer) -> dict:
+    def _min_k(self, scorer, tokenizer, separator: int) -> dict:
+        """Each item scored as a document of its own: after the document separator."""
         from pipeline.evaluate.contamination import item_text, min_k_scores
 
         def score(items):
-            return min_k_scores(scorer, tokenizer, [item_text(i) for i in items], batch_size=self.cfg.batch_size)
+            return min_k_scores(scorer, tokenizer, [item_text(i) for i in items], batch_size=self.cfg.batch_size,
+                                prefix_id=separator)
 
-        return {name: {"items": score(items), "control": score(self.controls[name]) if name in self.controls
-                       else None} for name, items in self.items.items()}
+        return {name: {"items": score(items), "control": score(self.controls.get(name, []))}
+                for name, items in self.items.items()}
 
     def summary(self, scores: dict) -> dict:
         """Per task before/after/change, and the forgetting (general) and adaptation (domain) averages:
@@ -135,12 +139,20 @@ class DownstreamTasks:
             out[f"adaptation_{metric}"] = sum(domain) / len(domain) if domain else None
         return out
 
-    def contamination(self, min_k: dict) -> dict:
+    def contamination(self, min_k: dict, items_path=None) -> dict:
+        """Per task, Min-K% and Min-K%++ before/after with AUROCs against the control split;
+        ``items_path``: also each item's scores, as JSON lines."""
         from pipeline.evaluate.contamination import contamination_summary
 
-        return {name: contamination_summary(min_k["before"][name]["items"], min_k["after"][name]["items"],
-                                            min_k["before"][name]["control"], min_k["after"][name]["control"])
-                for name in self.items}
+        if items_path is not None:
+            rows = [{"task": name, "item": item.index, **{f"{m}_{when}": min_k[when][name]["items"][i][m]
+                                                          for when in ("before", "after")
+                                                          for m in ("min_k", "min_k_pp")}}
+                    for name, items in self.items.items() for i, item in enumerate(items)]
+            items_path.write_text("".join(json.dumps(_finite(r)) + "\n" for r in rows))
+        return {name: _finite(contamination_summary(
+            min_k["before"][name]["items"], min_k["after"][name]["items"], min_k["before"][name]["control"],
+            min_k["after"][name]["control"])) for name in self.items}
 
     @staticmethod
     def table(summary: dict) -> list[str]:

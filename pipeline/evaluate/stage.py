@@ -55,7 +55,7 @@ def run(ctx: StageContext) -> dict:
     if tasks:
         result["downstream"] = tasks.summary(scores)
         if cfg.evaluate.contamination:
-            result["contamination"] = tasks.contamination(minks)
+            result["contamination"] = tasks.contamination(minks, ctx.out_dir / "min_k_items.jsonl")
         (ctx.out_dir / "downstream.json").write_text(json.dumps(result["downstream"], indent=1))
         for line in tasks.table(result["downstream"]):
             ctx.log(line)

@@ -132,7 +132,8 @@ def run(ctx: StageContext) -> dict:
           f"adaptation (new-domain loss drop) {ev['adaptation']:+.4f}. {task_tables.downstream_sentence(ev)}".strip(),
           ""]
     body = [f"<h1>Continued-pretraining report</h1><p>{html.escape(md[2])}</p>"]
-    notes = {"Contamination check on the model (Min-K%, Min-K%++)": task_tables.contamination_caveat(ev)}
+    notes = {"Contamination check on the model (Min-K%, Min-K%++)": task_tables.contamination_caveat(ev),
+             "Decontamination of the curated data against the tasks": task_tables.decontamination_note(ins["curate"])}
     sections = [s for s in sections if s[1] is not None or s[2] is not None]
     for title, table, fig in sections:
         md += [f"## {title}", ""]

@@ -61,6 +61,14 @@ def decontamination_table(curate: dict) -> tuple[list[str], list[list]] | None:
     dec = curate.get("decontamination")
     if not dec:
         return None
-    rows = [[name, t.get("documents_removed", 0), len(t.get("items_hit", [])), t.get("items_indexed", "-")]
-            for name, t in (dec.get("tasks") or {}).items()]
-    return ["task", "documents removed", "eval items hit", "items indexed"], rows
+    rows = [[name, removed, dec["items_hit_by_task"].get(name, 0)] for name, removed in dec["removed_by_task"].items()]
+    rows.append(["all tasks", f"{dec['removed']} of {dec['documents_in']} ({dec['removed_fraction']:.3%})", "-"])
+    return [f"task ({dec['n_grams']}-grams)", "documents removed", "eval items hit"], rows
+
+
+def decontamination_note(curate: dict) -> str:
+    dec = curate.get("decontamination") or {}
+    if not dec:
+        return ""
+    return (f"{dec['warning']} " if dec.get("warning") else "") + (
+        f"What matched, in context, per removed document: {dec['report']} in the curate stage's output.")
