@@ -66,6 +66,10 @@ def test_results_table_as_parquet_and_csv(ablation):
     for r in table:
         assert r["seeds"] == "1,2" and r["tokens kept"] > 0 and 0 < r["documents kept"] <= r["documents in"]
         assert r["adaptation std"] >= 0 and r["forgetting std"] >= 0
+        # downstream (the sample's tasks) beside the loss-based measures, with the seed spread
+        assert r["downstream adaptation (acc)"] is not None and r["downstream forgetting std"] >= 0
+    evals = {m["fingerprint"]: m["stats"]["downstream"] for m in manifests(ablation[0], "evaluate")}
+    assert all(set(d["tasks"]) == {"sample_general", "sample_domain"} for d in evals.values())
     rows = list(csv.DictReader((report.parent / "results.csv").open()))
     assert [r["variant"] for r in rows] == [r["variant"] for r in table]
     baseline = next(r for r in table if r["variant"] == "recipe=fineweb")
@@ -100,6 +104,12 @@ def test_compare_rebuilds_the_same_table_from_existing_runs(ablation, tmp_path):
     relabelled = pq.read_table(third.parent / "results.parquet").to_pylist()
     assert sorted(r["variant"] for r in relabelled) == ["recipe=fineweb", "recipe=fineweb_no_c4"]
     assert [r["adaptation"] for r in relabelled] == [r["adaptation"] for r in old]
+    # the Pareto view on downstream accuracy instead of loss
+    res = run_cpt("compare", str(report.parent), "--pareto", "downstream", cwd=cwd)
+    assert res.returncode == 0, res.stderr[-3000:]
+    pareto = Path(re.search(r"^report: (.+)$", res.stdout, re.M).group(1)).parent
+    assert json.loads((pareto / "manifest.json").read_text())["config"]["pareto_by"] == "downstream"
+    assert pareto != third.parent and "Downstream: the mean accuracy gained" in (pareto / "report.html").read_text()
 
 
 def test_compare_refuses_what_is_not_a_report(tmp_path):

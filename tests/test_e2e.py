@@ -109,6 +109,20 @@ def test_replay_mix_and_report(e2e):
     assert f"| minhash dedup | {ms['dedup']['stats']['documents_in']} |" in md
     assert "## Dedup per dump (scope: per_dump)" in md
     assert str(report_dir / "report.html") in cold.stdout
+    down = ev["downstream"]  # the sample's own tasks, through lm-evaluation-harness
+    assert set(down["tasks"]) == {"sample_general", "sample_domain"}
+    domain = down["tasks"]["sample_domain"]
+    assert domain["n"] == 100 and domain["after"]["acc"] > domain["before"]["acc"]  # adaptation shows downstream
+    assert domain["after"]["n_clean"] == 97  # the three planted items decontamination found
+    assert down["adaptation_acc"] == pytest.approx(domain["after"]["acc"] - domain["before"]["acc"])
+    assert set(ev["contamination"]) == {"sample_general", "sample_domain"}
+    assert ev["contamination"]["sample_domain"]["n_control"] == 100
+    dec = ms["curate"]["stats"]["decontamination"]
+    assert dec["removed_by_task"] == {"sample_general": 0, "sample_domain": 3}
+    report = json.loads((cwd / "work" / "curate" / ms["curate"]["fingerprint"] / "decont_report.json").read_text())
+    assert sorted(report["tasks"]["sample_domain"]["items_hit"]) == [3, 41, 77]
+    assert "## Downstream tasks before and after" in md and "| sample_domain | domain | 100 |" in md
+    assert "Min-K%" in md and "weak evidence" in md
 
 
 def test_runs_lists_lineage(e2e):
@@ -128,6 +142,7 @@ def test_runs_lists_lineage(e2e):
 GOLDEN_FUNNEL = {
     "read": (120, 0), "url": (120, 4), "extraction": (116, 0), "language": (116, 12),
     "gopher_repetition": (104, 17), "gopher_quality": (87, 3), "c4": (84, 4), "fineweb": (80, 0),
+    "decontaminate": (80, 3),  # the three pages the sample plants task items in, and nothing else
 }
 
 
@@ -149,7 +164,8 @@ def test_per_dump_funnel_parquet(e2e):
         if r["docs_removed"] and r["step"] != "read":
             assert r["words_removed"] > 0 and r["chars_removed"] > r["words_removed"]
     rejects = cwd / "work" / "curate" / ms["curate"]["fingerprint"] / "rejects"
-    assert {p.name for p in rejects.iterdir()} <= {"language", "gopher_repetition", "gopher_quality", "c4", "fineweb"}
+    assert {p.name for p in rejects.iterdir()} <= {"language", "gopher_repetition", "gopher_quality", "c4", "fineweb",
+                                                  "decontaminate"}
 
 
 def test_runs_why_names_what_differs(e2e):

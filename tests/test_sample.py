@@ -170,3 +170,31 @@ def test_train_tokenizer_small_is_deterministic():
     b = train_tokenizer(texts, vocab_size=400).to_str()
     assert a == b
     assert json.loads(a)["added_tokens"][0]["content"] == "<|endoftext|>"
+
+
+def test_tasks_and_planted_items(small):
+    """The sample's own multiple-choice tasks: 100 scored and 100 control items each, four choices with
+    the gold among them; the planted items are quoted in exactly the pages truth.jsonl names, and no
+    other item shares a 10-word run with the crawl."""
+    from pipeline.sample.generate import PLANTED_ITEMS
+    from pipeline.sample.tasks import EXCLUDE_N, NgramIndex, planted_text
+
+    out, stats = small
+    assert stats["tasks"] == "tasks" and stats["planted"] == [f"sample_domain:{i}" for i in PLANTED_ITEMS]
+    items = {}
+    for name in ("sample_general", "sample_domain"):
+        for split in ("", ".control"):
+            rows = [json.loads(line) for line in (out / "tasks" / f"{name}{split}.jsonl").read_text().splitlines()]
+            assert len(rows) == 100 and all(len(r["choices"]) == 4 and 0 <= r["gold"] < 4 for r in rows)
+            items[name + split] = rows
+    truth = [json.loads(line) for line in (out / "crawl" / "truth.jsonl").read_text().splitlines()]
+    planted = {t["planted"]: t for t in truth if t["planted"]}
+    assert sorted(planted) == stats["planted"] and all(t["kind"] == "article" for t in planted.values())
+    pages = {rec_id: body.decode() for w in stats["warcs"] for rec_id, _, body in _payloads(out / w)}
+    for key, t in planted.items():
+        quoted = planted_text(items["sample_domain"][int(key.split(":")[1])])
+        assert quoted.upper() != quoted and quoted.replace("&", "&amp;") in pages[t["id"]].replace("&#x27;", "'")
+    built = build_sample(**SMALL)
+    index = NgramIndex([p.title + "\n" + "\n".join(p.paragraphs) for p in built.pages], EXCLUDE_N)
+    hits = [i for i, r in enumerate(items["sample_domain"]) if index.hits(f"{r['query']} {r['choices'][r['gold']]}")]
+    assert hits == []  # the pages before planting share nothing with any item

@@ -3,6 +3,7 @@
 environment appears in no response, log, event or file. Auth: tokens, users, admins, loopback."""
 
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -43,6 +44,12 @@ def secured(tmp_path_factory):
     data.mkdir()
     (data / "ok.jsonl").write_text('{"text": "hello"}\n')
     os.symlink("/etc", data / "link")  # a symlink out of the data root
+    task = "task: t\ndataset_path: json\ntest_split: test\ndoc_to_choice: \"{{ c }}\"\ndoc_to_target: 0\n"
+    (data / "outside_task.yaml").write_text(task + "dataset_kwargs: {data_files: {test: /etc/hostname}}\n")
+    (data / "code_task.yaml").write_text(task + "dataset_kwargs: {data_files: {test: ok.jsonl}}\n"
+                                         "doc_to_text: !function os.system\n")
+    (data / "ssti_task.yaml").write_text(task + "dataset_kwargs: {data_files: {test: ok.jsonl}}\n"
+                                         "doc_to_text: \"{{ c.__class__.__mro__ }}\"\n")
     tokens = {name: token(workdir, name, admin=name == "root") for name in ("alice", "bob", "root", "gone")}
     subprocess.run([sys.executable, "-m", "pipeline.cli", "serve", "token", "revoke", "gone", f"workdir={workdir}"],
                    check=True, capture_output=True)
@@ -110,6 +117,13 @@ def hostile_submissions(data: Path) -> list[tuple[str, dict]]:
         ("path: language model outside", run("recipe.filters.language.model_path=/etc/hosts")),
         ("path: eval set outside", run("evaluate.new_valid=/etc/x")),
         ("path: extra source outside", run("mix.extra_sources=[{prefix: /etc/x}]")),
+        ("path: eval task data outside", run("+evaluate.tasks.domain.arc_easy=/etc/hostname")),
+        ("path: eval task file outside", run("evaluate.tasks.general={mine: /etc/x.yaml}")),
+        ("path: eval task file naming data outside", run(f"+evaluate.tasks.domain.t={data}/outside_task.yaml")),
+        ("task file: code (!function)", run(f"+evaluate.tasks.domain.t={data}/code_task.yaml")),
+        ("task file: template reaching Python internals", run(f"+evaluate.tasks.domain.t={data}/ssti_task.yaml")),
+        ("policy: tracker files", run("tracking.wandb.dir=/tmp/evil")),
+        ("policy: tracker store", run("tracking.mlflow.tracking_uri=/tmp/evil.db")),
         ("path: .. out of a data root", run(f"curate.input.paths=[{data}/../../etc]")),
         ("path: glob climbing out", run(f"curate.input.paths=['{data}/*/../../etc/*']")),
         ("path: symlink out of a data root", run(f"curate.input.paths=[{data}/link/passwd]")),
@@ -153,6 +167,17 @@ def test_every_hostile_submission_is_refused_and_nothing_runs(secured):
     status, jobs = call(server, "GET", "/jobs", token=tokens["bob"])
     assert jobs == []  # nothing was queued
     print(f"\nhostile submissions refused: {len(cases)} classes x 2 endpoints")
+
+
+def test_task_files_are_refused_for_what_they_are(secured):
+    """Each hostile task file is refused for its own reason, named in the reply."""
+    server, tokens, _, data, _ = secured
+    expect = {"outside_task.yaml": "/etc/hostname is outside the folders", "code_task.yaml": "task files are data",
+              "ssti_task.yaml": "attribute '__mro__' is not allowed"}
+    for name, reason in expect.items():
+        body = {"command": "run", "overrides": [f"+evaluate.tasks.domain.t={data}/{name}"]}
+        status, payload = call(server, "POST", "/jobs/validate", body, tokens["bob"])
+        assert status == 422 and reason in json.dumps(payload), (name, payload)
 
 
 def test_a_body_over_the_limit_is_413_and_a_lying_content_length_too(secured):
