@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,8 @@ from pipeline.tasks.harness import TaskItem
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hf_models import TOKENIZER, make_hf_model  # noqa: E402
-from train_runner import MEGATRON_NOISE, SCHEDULE, TRAIN, _write_indexed, train_tiny  # noqa: E402
+from offline import network_blocked  # noqa: E402
+from train_runner import MEGATRON_NOISE, SCHEDULE, TRAIN, write_indexed, train_tiny  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings(f) for f in MEGATRON_NOISE]
 
@@ -29,16 +29,7 @@ EOS = 0  # <|endoftext|> in the embedded tokenizer: the document separator of th
 
 @pytest.fixture(scope="module", autouse=True)
 def offline():
-    """No network: a connect to anything but loopback (gloo's own store) or a Unix socket fails."""
-    connect = socket.socket.connect
-
-    def guarded(sock, address):
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError(f"network blocked in this test: {address}")
-        return connect(sock, address)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(socket.socket, "connect", guarded)
+    with network_blocked():
         yield
 
 
@@ -156,8 +147,8 @@ def test_planted_contamination_raises_the_auroc(base, tokenizer, tmp_path):
     def docs(texts):
         return [tokenizer.encode(t, add_special_tokens=False).ids + [EOS] for t in texts]
 
-    corpus = {"tokenizer": str(TOKENIZER), "blend": [(1.0, _write_indexed(tmp_path / "members", docs(member_texts)))],
-              "valid": {"control": _write_indexed(tmp_path / "control", docs(control_texts))}}
+    corpus = {"tokenizer": str(TOKENIZER), "blend": [(1.0, write_indexed(tmp_path / "members", docs(member_texts)))],
+              "valid": {"control": write_indexed(tmp_path / "control", docs(control_texts))}}
     ckpt, meta = base
 
     def scores(checkpoint):  # members, controls: one load of the model for both

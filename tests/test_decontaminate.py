@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from pipeline.errors import InputError
 from pipeline.registry import Artifact, StageContext
 from pipeline.stage_config import StageConfig
 from realistic_text import Vocabulary, realistic_docs
+from offline import network_blocked
 
 DUMP = "CC-TEST-2024-10"
 N_ITEMS, SHORT = 100, (98, 99)  # the last two items are too short (query plus gold < 13 words)
@@ -29,16 +29,7 @@ NEAR_MISS_DOC, NEAR_MISS_ITEM = 30, 60
 
 @pytest.fixture(scope="module", autouse=True)
 def offline():
-    """No network: any connect outside loopback fails."""
-    connect = socket.socket.connect
-
-    def guarded(sock, address):
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError(f"network blocked in this test: {address}")
-        return connect(sock, address)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(socket.socket, "connect", guarded)
+    with network_blocked():
         yield
 
 

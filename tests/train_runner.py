@@ -62,7 +62,7 @@ def _domain_docs(domain: str, n_docs: int, rng: np.random.Generator) -> list[np.
     return docs
 
 
-def _write_indexed(prefix: Path, docs: list[np.ndarray]) -> str:
+def write_indexed(prefix: Path, docs: list[np.ndarray]) -> str:
     from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder
 
     builder = IndexedDatasetBuilder(f"{prefix}.bin", dtype=np.uint16)
@@ -82,8 +82,8 @@ def write_corpus(root: Path) -> dict:
     rng = np.random.default_rng(0)
     prefixes = {}
     for domain in ("a", "b"):
-        prefixes[f"{domain}_train"] = _write_indexed(root / f"{domain}_train", _domain_docs(domain, 120, rng))
-        prefixes[f"{domain}_valid"] = _write_indexed(root / f"{domain}_valid", _domain_docs(domain, 20, rng))
+        prefixes[f"{domain}_train"] = write_indexed(root / f"{domain}_train", _domain_docs(domain, 120, rng))
+        prefixes[f"{domain}_valid"] = write_indexed(root / f"{domain}_valid", _domain_docs(domain, 20, rng))
     corpus = {
         "tokenizer": str(_write_tokenizer(root / "tokenizer.json")),
         "blend": [(0.7, prefixes["a_train"]), (0.3, prefixes["b_train"])],
