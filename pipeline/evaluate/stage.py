@@ -5,6 +5,7 @@ downstream tasks of ``evaluate.tasks`` (general: forgetting; domain: adaptation)
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 from pipeline.registry import StageContext, output_version
@@ -27,6 +28,13 @@ def check_new_valid(prefix: str, vocab_size: int) -> Path:
 
 @output_version(2)
 def run(ctx: StageContext) -> dict:
+    # lm-eval's local datasets are cached in a temporary folder: never in the stage's output (it holds
+    # paths and stamps of this machine) nor in the user's home
+    with tempfile.TemporaryDirectory(prefix="cpt-eval-datasets-") as cache:
+        return _evaluate(ctx, Path(cache))
+
+
+def _evaluate(ctx: StageContext, datasets_cache: Path) -> dict:
     from pipeline.train.loop import evaluate_loss
 
     cfg: StageConfig = ctx.config  # evaluate, model, precision
@@ -36,7 +44,7 @@ def run(ctx: StageContext) -> dict:
     valid = {domain: str(workdir / prefix) for domain, prefix in blend["valid"].items()}
     if cfg.evaluate.new_valid:
         valid["new"] = str(check_new_valid(cfg.evaluate.new_valid, blend["tokenizer"]["vocab_size"]))
-    tasks = _downstream_tasks(ctx)
+    tasks = _downstream_tasks(ctx, datasets_cache)
     losses, scores, minks = {}, {}, {}
     for when, art in (("before", ctx.inputs["base"]), ("after", ctx.inputs["train"])):
         ctx.log(f"{when}: {checkpoint_of(art)}")
@@ -76,7 +84,7 @@ def tracked_metrics(result: dict) -> dict[str, float]:
     return out
 
 
-def _downstream_tasks(ctx: StageContext):
+def _downstream_tasks(ctx: StageContext, datasets_cache: Path):
     from pipeline.evaluate.downstream import DownstreamTasks
     from pipeline.tasks.spec import stage_task_specs
 
@@ -90,4 +98,4 @@ def _downstream_tasks(ctx: StageContext):
         per_task = json.loads(report.read_text()).get("tasks", {})
         dirty = {name: set(t.get("items_hit", [])) for name, t in per_task.items()}
     dtype = "bf16" if cfg.precision.dtype == "fp8" else cfg.precision.dtype
-    return DownstreamTasks(specs, cfg.evaluate, dtype=dtype, dirty=dirty, cache_dir=ctx.out_dir / "datasets_cache")
+    return DownstreamTasks(specs, cfg.evaluate, dtype=dtype, dirty=dirty, cache_dir=datasets_cache)

@@ -57,14 +57,17 @@ EVAL_MICRO_BATCH = 8
 # ----------------------------------------------------------------------------- setup helpers
 def configure_threads(device: torch.device) -> int:
     """CPU: one intra-op thread per core in this process's affinity (OMP_NUM_THREADS, if set, decides
-    instead; local_ranks.py sets it to the node's cores divided among its ranks).
+    instead; local_ranks.py sets it to the node's cores divided among its ranks, Slurm to
+    ``train_cpus_per_rank``).
 
-    Measured (``benchmarks/cpu_threads.py``, tiny model, 2 cores): idle, 0.09-0.12 s/step with 2
-    threads against 0.13-0.15 s/step with 1 (1.2-1.5x); SmolLM2-135M (README, "A real model") gains
-    more. The cost: beside another busy process every parallel op waits for a descheduled thread, and
-    2 threads took 0.34-0.38 s/step against 0.16-0.20 with 1; on a shared node set OMP_NUM_THREADS=1
-    (or the cores that are yours). The count is fixed per machine, not picked from the current load,
-    because results (and so a bitwise resume) can depend on the number of threads.
+    Measured on 2 cores (``benchmarks/cpu_threads.py``, same losses to 4 decimals either way):
+    SmolLM2-135M at seq 256, batch 8: 14.3 s/step with 2 threads, 24.2 s/step with 1 (1.7x); beside
+    a spinning process, 35.3 against 44.6. The tiny model: 0.09-0.12 s/step against 0.13-0.15 idle,
+    but 0.34-0.38 against 0.16-0.20 beside a spinning process: with small ops every parallel op waits
+    for a descheduled thread. Leaving a core idle (the former default) cost a real model 1.7x, so a
+    rank uses what it has; on a node shared with other busy jobs set OMP_NUM_THREADS to the cores that
+    are yours. The count is fixed per machine, not picked from the current load, because results (and
+    so a bitwise resume) can depend on the number of threads.
     """
     if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
