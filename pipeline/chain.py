@@ -47,7 +47,7 @@ class Chain:
         if cfg.base_model.hf:
             log("hf_import", f"model from {cfg.base_model.hf}/config.json ({cfg.model.name}: {cfg.model.num_layers} "
                 f"layers, hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}")
-        task_files(cfg.evaluate.tasks)  # a missing or unsafe task file fails before any stage runs
+        self.task_files = task_files(cfg.evaluate.tasks)  # a missing or unsafe task file fails before any stage
         self.registry = Registry(cfg.workdir, code_mode=cfg.code_version, package_root=package_root or PACKAGE_DIR)
         self.plan_only = plan_only
         self.executor = executor_for(cfg.cluster)  # where stages run: in no fingerprint, in no stage's closure
@@ -240,12 +240,12 @@ class Chain:
         """The inputs that ``evaluate.tasks`` adds to a stage: its files, and the sample when it
         generates their data. Empty when no task is named."""
         from pipeline import inputs
-        from pipeline.tasks.spec import task_files, uses_sample
+        from pipeline.tasks.spec import uses_sample
 
         tasks = self.cfg.evaluate.tasks
         if not (tasks.general or tasks.domain):
             return {}
-        files = task_files(tasks)
+        files = self.task_files
         names = sorted(f"{role}:{name}={value}" for role in ("general", "domain")
                        for name, value in getattr(tasks, role).items())
         ident = hashlib.sha256(f"{inputs.fingerprint_files(files)}\0{names}".encode()).hexdigest()[:16]

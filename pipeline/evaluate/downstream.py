@@ -96,8 +96,6 @@ class DownstreamTasks:
         """``(scores, min_k)`` of one checkpoint: lm-eval metrics per task, and per task the Min-K%
         scores of its items and control items (empty when ``evaluate.contamination`` is off)."""
         import torch
-        from tokenizers import Tokenizer
-
         from pipeline.evaluate.harness_lm import CheckpointLM
         from pipeline.evaluate.scorer import CheckpointScorer
         from pipeline.train.loop import configure_threads
@@ -109,7 +107,7 @@ class DownstreamTasks:
         with CheckpointScorer(checkpoint, dtype=self.dtype, device=device) as scorer:
             lm = CheckpointLM(scorer, tokenizer["path"], tokenizer["eos_token"], self.cfg.batch_size)
             scores = score_tasks(lm, self.tasks, limit=self.cfg.limit, dirty=self.dirty)
-            min_k = (self._min_k(scorer, Tokenizer.from_file(tokenizer["path"]), lm.eot_token_id)
+            min_k = (self._min_k(scorer, lm.tokenizer, lm.eot_token_id)
                      if self.cfg.contamination else {})
         return scores, min_k
 
