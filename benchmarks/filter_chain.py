@@ -114,7 +114,7 @@ def main() -> int:
     args = ap.parse_args()
     repeats = args.repeats or (1 if args.input == "realistic" else 3)
 
-    from pipeline.curate import fast_filters
+    from pipeline.curate import fast_filters, word_split
 
     t0 = time.perf_counter()
     if args.input == "realistic":
@@ -148,8 +148,8 @@ def main() -> int:
             decisions, per = run_chain(steps, docs)
             dt = time.perf_counter() - t
             if name == "fast":
-                counts = fast_filters.split_counts()
-                cache = fast_filters.cache_stats()
+                counts = word_split.split_counts()
+                cache = word_split.cache_stats()
             results[name] = decisions
             if dt < best[name]:
                 best[name], per_best[name] = dt, per
@@ -192,11 +192,11 @@ def main() -> int:
         more = realistic_docs(args.stream, args.seed + 1)
         fast_filters.clear_caches()
         run_chain(fast_steps, docs)  # fill the cache, as a worker that has been running a while
-        before = fast_filters.cache_stats()
+        before = word_split.cache_stats()
         t = time.perf_counter()
         run_chain(fast_steps, more)
         dt = time.perf_counter() - t
-        after = fast_filters.cache_stats()
+        after = word_split.cache_stats()
         delta = {k: after[k] - before[k] for k in ("lookups", "misses", "evictions", "python", "spacy")}
         delta["hit_rate"] = 1 - delta["misses"] / max(delta["lookups"], 1)
         delta["size"], delta["max_size"] = after["size"], after["max_size"]

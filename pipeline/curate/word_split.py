@@ -20,10 +20,18 @@ of the resulting tokens is a special-case pattern (the matcher could act), the c
 same spaCy tokenizer object instead (inside a memory zone, as datatrove does; such chunks of a text in
 one call, one per line, since a "\n" token isolates them). On real-like text
 (``tests/realistic_text.py``) about 99% of new chunks take the Python replay, which skips spaCy's
-Doc and lexeme creation (most of its cost). Whenever a text has two chunks separated by a single space
-whose possible first-pass boundary tokens are consecutive in some special-case pattern (a cross-chunk
-match is possible), or contains ``IS_ALPHA`` (spaCy trips on that string and datatrove has a retry path
-for it), datatrove's own function splits that text.
+Doc and lexeme creation (most of its cost). A chunk made only of letters (``str.isalpha``) that is no
+rule is one token without running the affix regexes at all, where :mod:`pipeline.curate.regex_reach`
+proves from the tokenizer's own regexes that no prefix, suffix or infix can match inside letters (true of
+every spaCy language datatrove uses; more than half of the new chunks of real text).
+
+A special-case match across two chunks joined by one space spans the space, so spaCy applies it only if
+that text, space included, is a rule ("EE. UU.", "в т.ч."); otherwise it can only matter by winning spaCy's
+overlap filter against a match inside a chunk, and the chunks the Python replay tokenized have none. So
+datatrove's own function splits a text only where two chunks joined by a single space have first-pass
+boundary tokens consecutive in the pattern of a rule that holds whitespace, or in any pattern when one of
+the two chunks was tokenized by spaCy, or where the text contains ``IS_ALPHA`` (spaCy trips on that
+string and datatrove has a retry path for it).
 
 Sentences are counted by replaying spaCy's Sentencizer rule over the cached tokens (token text in its
 ``punct_chars``, token ``is_punct`` flag from spaCy itself).
@@ -109,6 +117,7 @@ class WordSplitter:
         self._vocab = nlp.vocab
         self._punct_getter = (nlp.vocab.lex_attr_getters or {}).get(IS_PUNCT)
         self._punct_chars = frozenset(senter.punct_chars)
+        self._punct_memo: dict[str, bool] = {}
         self._prefix_search, self._suffix_search = tok.prefix_search, tok.suffix_search
         self._infix_finditer, self._token_match, self._url_match = tok.infix_finditer, tok.token_match, tok.url_match
         self._specials = frozenset(tok.rules)
@@ -120,6 +129,7 @@ class WordSplitter:
                                          suffix_search=tok.suffix_search, infix_finditer=tok.infix_finditer,
                                          token_match=tok.token_match, url_match=tok.url_match)
         pairs: set[tuple[str, str]] = set()
+        space_pairs: set[tuple[str, str]] = set()
         patterns: set[tuple[str, ...]] = set()
         by_start: dict[str, list[str]] = {}
         by_end: dict[str, list[str]] = {}
@@ -129,6 +139,10 @@ class WordSplitter:
                 patterns.add(texts)
                 if len(texts) > 1:
                     pairs.update(zip(texts, texts[1:]))
+                    if any(ch.isspace() for ch in rule):
+                        # a match across two chunks spans their separator, so it changes tokens only where
+                        # a rule holds that whitespace ("EE. UU.", "в т.ч.")
+                        space_pairs.update(zip(texts, texts[1:]))
                     by_start.setdefault(rule, []).append(texts[0])
                     by_end.setdefault(rule, []).append(texts[-1])
         self._pairs = frozenset(pairs)
@@ -140,7 +154,27 @@ class WordSplitter:
         self._rules_by_start, self._rules_by_end = by_start, by_end
         self._rule_heads = frozenset(r[:n] for r in by_start for n in range(1, len(r) + 1))
         self._rule_tails = frozenset(r[-n:] for r in by_end for n in range(1, len(r) + 1))
+        self._space_pairs = frozenset(space_pairs)
+        self._letters_one_token = self._affixes_miss_letters(tok)
         self.fast = True
+
+    @staticmethod
+    def _affixes_miss_letters(tok) -> bool:
+        """True if no prefix / suffix (non-empty) or infix match can occur inside a chunk of letters, proved
+        from the tokenizer's regexes (:mod:`pipeline.curate.regex_reach`): such a chunk is then one token."""
+        from pipeline.curate.regex_reach import reach_in_letters
+
+        needs = ((tok.prefix_search, False), (tok.suffix_search, False), (tok.infix_finditer, True))
+        for fn, empty_splits in needs:
+            if fn is None:
+                continue
+            pattern = getattr(fn, "__self__", None)
+            if not isinstance(pattern, re.Pattern):
+                return False  # a custom callable: nothing to prove it with
+            empty, letters = reach_in_letters(pattern)
+            if letters or (empty and empty_splits):
+                return False
+        return True
 
     # ------------------------------------------------------------------ spaCy's first pass, in Python
     def _py_tokens(self, c: str) -> list[str] | None:
@@ -150,6 +184,9 @@ class WordSplitter:
         specials = self._specials
         if c in specials:
             return None
+        if self._letters_one_token and c.isalpha():
+            # no affix can match (proved at setup), token_match / url_match keep a chunk whole: one token
+            return None if (c,) in self._patterns else [c]
         token_match, prefix_search, suffix_search = self._token_match, self._prefix_search, self._suffix_search
         cache = self._cache
         prefixes: list[str] = []
@@ -229,11 +266,21 @@ class WordSplitter:
         return tokens
 
     def _is_punct(self, t: str) -> bool:
-        """``Token.is_punct`` of a token with text ``t``: its lexeme's flag, or the flag a new lexeme gets."""
-        vocab = self._vocab
-        if t in vocab:
-            return vocab[t].is_punct
-        return bool(self._punct_getter(t)) if self._punct_getter is not None else False
+        """``Token.is_punct`` of a token with text ``t``: its lexeme's flag, or the flag a new lexeme gets.
+
+        Memoized: a lexeme's flag never changes, and one made later gets the getter's flag, as here."""
+        memo = self._punct_memo
+        flag = memo.get(t)
+        if flag is None:
+            vocab = self._vocab
+            if t in vocab:
+                flag = vocab[t].is_punct
+            else:
+                flag = bool(self._punct_getter(t)) if self._punct_getter is not None else False
+            if len(memo) >= _MAX_CHUNKS:
+                memo.clear()
+            memo[t] = flag
+        return flag
 
     # ------------------------------------------------------------------ chunk cache
     def _fill(self, chunks) -> None:
@@ -286,6 +333,13 @@ class WordSplitter:
     def _store(self, c: str, token_texts: list[str], token_flags: list[bool], pure: bool) -> None:
         texts = tuple(token_texts)
         flags = tuple(token_flags)
+        if pure:
+            # the Python replay's tokens of a non-space chunk: space-free, non-empty, and final (no special case
+            # in or around them), so they are the words and their ends are the first-pass ends
+            first, last = texts[0], texts[-1]
+            self._cache[c] = (texts, texts, flags, frozenset((first,)) if first in self._rights else None,
+                              frozenset((last,)) if last in self._lefts else None, True)
+            return
         words = tuple(s for s in (t.strip() for t in texts) if len(s) > 0)
         if words == texts:
             texts = words  # one tuple for both (the usual case for a non-space chunk)
@@ -338,11 +392,18 @@ class WordSplitter:
         lasts = list(map(_get_last, entries))
         if not any(lasts):
             return False
-        pairs = self._pairs
+        pairs, space_pairs = self._pairs, self._space_pairs
         for k, left in enumerate(lasts):
             if left is not None and k < len(seps) and seps[k] == " ":
-                right = entries[k + 1][3]
-                if right is not None and any((a, b) in pairs for a in left for b in right):
+                after = entries[k + 1]
+                right = after[3]
+                if right is None:
+                    continue
+                # Between two pure chunks (no match inside either), a match across the space is a no-op unless
+                # its text, space included, is a rule; next to a chunk spaCy tokenized, it could also win
+                # spaCy's overlap filter against a match inside that chunk and so undo it.
+                risky = space_pairs if entries[k][5] and after[5] else pairs
+                if risky and any((a, b) in risky for a in left for b in right):
                     return True
         return False
 
