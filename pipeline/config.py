@@ -105,7 +105,10 @@ class URLFilterConfig:
 class ExtractionConfig:
     extractor: str = "trafilatura"
     favour_precision: bool = True
-    timeout: float = 1.0  # seconds per page; FineWeb used trafilatura's default
+    # CPU seconds (user + system of the extraction sandbox process) per page, not wall time, so a busy node
+    # keeps the same pages as a quiet one; 1 s as FineWeb (datatrove's default, wall time there). A stalled
+    # page is still cut off after max(60 s, 60 x timeout) of wall time (pipeline/curate/extractors.py).
+    timeout: float = 1.0
 
     def __post_init__(self):
         _one_of(self.extractor, ("trafilatura", "resiliparse"), "recipe.extraction.extractor")

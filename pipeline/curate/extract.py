@@ -53,7 +53,7 @@ def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int, http_
     return ParquetReader(**common)
 
 
-@output_version(1)
+@output_version(2)
 def run(ctx: StageContext) -> dict:
     from datatrove.pipeline.writers import ParquetWriter
 

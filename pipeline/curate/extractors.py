@@ -1,12 +1,33 @@
 """HTML -> text extractors for the curation chain: datatrove's Trafilatura (FineWeb's choice) or Resiliparse.
 
 ``make_extractor(recipe.extraction)`` returns the datatrove step for an :class:`ExtractionConfig`.
-Both run ``extract`` in datatrove's sandbox process, which enforces the per-document ``timeout`` (a page
-that takes longer is counted and skipped). datatrove holds the sandbox's start (fork, import of the
-extraction library, a warm-up call) to that same per-page limit, so on a loaded node every restart after
-one slow page times out again and a whole shard of good pages is lost as "timeout". Here the start gets
-its own, generous limit (:data:`STARTUP_TIMEOUT`), and the library is imported before the fork so the
-sandbox inherits it.
+Both run ``extract`` in a sandbox process (datatrove's :class:`ExtractorSandbox`, here
+:class:`PatientSandbox`); a page that goes over the per-document ``timeout`` is counted as ``timeout``
+and skipped.
+
+**The per-page limit is CPU time, not wall time.** ``timeout`` (``recipe.extraction.timeout``, FineWeb's
+1 s by default) is a budget of CPU seconds (user + system, all threads) that the sandbox process spends
+on one page. datatrove's own sandbox counts wall time, so on a loaded node the same page takes longer and
+more pages are dropped: the same stage fingerprint could hold different outputs. CPU time hardly depends
+on what else runs on the machine, so which pages are kept is a function of the pages and the budget.
+The parent reads the child's CPU clock when it sends a page, waits on the pipe in short slices (at most
+:data:`CPU_POLL` s, less when little budget is left; a page that is done wakes the parent at once, so
+fast pages pay no wait), and after each slice and on the answer compares the CPU the child spent on this
+page with the budget. An over-budget child still running is killed and restarted (as datatrove does);
+an answer that arrives over budget is discarded too, so the outcome does not depend on when the parent
+happened to look. The child's clock is, in order of preference: the POSIX per-process CPU clock
+(``clock_getcpuclockid`` + ``clock_gettime``: Linux and most Unixes, nanosecond resolution), psutil's
+``cpu_times`` (e.g. macOS; Linux would give 10 ms ticks), and, where neither can read the child, wall
+time (logged as a warning: the old, load-dependent behaviour).
+
+A child that uses no CPU yet does not answer (blocked, stopped, starved) is only cut off by a wall-clock
+safety cap far above the budget, ``max(60 s, 60 x timeout)`` (:func:`wall_cap`), so a stalled child cannot
+hang the run; it is counted as ``timeout`` too, with a warning (it should never happen in practice).
+
+datatrove holds the sandbox's start (fork, import of the extraction library, a warm-up call) to the
+per-page limit, so on a loaded node every restart after one slow page times out again and a whole shard
+of good pages is lost as "timeout". Here the start gets its own, generous wall-clock limit
+(:data:`STARTUP_TIMEOUT`), and the library is imported before the fork so the sandbox inherits it.
 
 Resiliparse (``resiliparse.extract.html2text``) is a C++ DOM walk with simple main-content heuristics;
 it is much faster than trafilatura. Its defaults here suit LLM pretraining text: block-level layout kept
@@ -16,9 +37,12 @@ it is much faster than trafilatura. Its defaults here suit LLM pretraining text:
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
+import ctypes
+import functools
 import importlib
+import time
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.extractors import Trafilatura
@@ -26,15 +50,105 @@ from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.logging import logger
 
 EXTRACTORS = ("trafilatura", "resiliparse")
-STARTUP_TIMEOUT = 60.0  # seconds for the sandbox process to fork, import and warm up
+STARTUP_TIMEOUT = 60.0  # wall seconds for the sandbox process to fork, import and warm up
+CPU_POLL = 0.05  # longest wait (wall s) between two looks at the child's CPU clock while a page runs
+MIN_POLL = 0.002  # shortest such wait, so a nearly spent budget is not checked in a busy loop
+WALL_CAP_MIN, WALL_CAP_FACTOR = 60.0, 60.0  # the stalled-child safety cap: max(60 s, 60 x budget)
+
+
+def wall_cap(budget: float) -> float:
+    """Wall seconds after which a page is given up even if its CPU budget is not spent (a stalled child)."""
+    return max(WALL_CAP_MIN, WALL_CAP_FACTOR * budget)
+
+
+class ExtractionStalled(TimeoutError):
+    """The child used less CPU than the budget but did not answer within :func:`wall_cap`."""
+
+
+@functools.lru_cache(maxsize=1)
+def _clock_getcpuclockid():
+    try:
+        getid = ctypes.CDLL(None, use_errno=True).clock_getcpuclockid
+    except (AttributeError, OSError, TypeError):  # no such libc call (macOS, Windows)
+        return None
+    getid.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    getid.restype = ctypes.c_int
+    return getid
+
+
+def _posix_cpu_clock(pid: int) -> Callable[[], float] | None:
+    """A reader of ``pid``'s process CPU clock (user + system, all threads, ns resolution), or None."""
+    getid = _clock_getcpuclockid()
+    if getid is None or not hasattr(time, "clock_gettime"):
+        return None
+    cid = ctypes.c_int()
+    if getid(pid, ctypes.byref(cid)) != 0:
+        return None
+    clock_id = cid.value
+    try:
+        time.clock_gettime(clock_id)
+    except OSError:
+        return None
+    return lambda: time.clock_gettime(clock_id)
+
+
+def _psutil_cpu_clock(pid: int) -> Callable[[], float] | None:
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        proc.cpu_times()
+    except Exception:  # not installed, no access, already gone
+        return None
+
+    def read() -> float:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error as e:  # gone: the caller treats OSError as a dead child
+            raise OSError(str(e)) from e
+        return t.user + t.system
+
+    return read
+
+
+class ChildCpuClock:
+    """CPU seconds used so far by process ``pid``; ``kind`` says how they are read (see the module doc).
+
+    Calling it raises ``OSError`` once the process is gone (reaped)."""
+
+    _warned_wall = False
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        for kind, make in (("posix", _posix_cpu_clock), ("psutil", _psutil_cpu_clock)):
+            read = make(pid)
+            if read is not None:
+                self.kind, self._read = kind, read
+                return
+        self.kind, self._read = "wall", time.monotonic
+        if not ChildCpuClock._warned_wall:
+            ChildCpuClock._warned_wall = True
+            logger.warning("cannot read the extraction sandbox's CPU time on this platform; the per-page "
+                           "extraction timeout falls back to wall time, so load can change which pages are kept")
+
+    def __call__(self) -> float:
+        return self._read()
 
 
 class PatientSandbox(ExtractorSandbox):
-    """datatrove's sandbox, with a start-up limit separate from the per-document one."""
+    """datatrove's sandbox with a per-page CPU-time budget and a separate wall-clock start-up limit.
 
-    def __init__(self, timeout: float, startup_timeout: float = STARTUP_TIMEOUT):
+    Args:
+        timeout: CPU seconds the sandbox process may spend on one document.
+        startup_timeout: wall seconds for the process to start (fork, warm-up); at least ``timeout``.
+        wall_limit: wall seconds after which a document is given up regardless (default :func:`wall_cap`).
+    """
+
+    def __init__(self, timeout: float, startup_timeout: float = STARTUP_TIMEOUT, wall_limit: float | None = None):
         super().__init__(timeout=timeout, warmup_text="")
         self.startup_timeout = max(startup_timeout, timeout)
+        self.wall_limit = wall_cap(timeout) if wall_limit is None else wall_limit
+        self.cpu_clock: ChildCpuClock | None = None
 
     def _ensure_process(self, extract_fn):
         per_document, self.timeout = self.timeout, self.startup_timeout
@@ -42,10 +156,53 @@ class PatientSandbox(ExtractorSandbox):
             super()._ensure_process(extract_fn)
         finally:
             self.timeout = per_document
+        if self.cpu_clock is None or self.cpu_clock.pid != self.process.pid:
+            self.cpu_clock = ChildCpuClock(self.process.pid)
+
+    def _cleanup_process(self):
+        super()._cleanup_process()
+        self.cpu_clock = None
+
+    def process_document(self, text, extract_fn):
+        """``extract_fn(text)`` in the sandbox; ``TimeoutError`` once it has used more than ``timeout`` CPU
+        seconds (or :attr:`wall_limit` wall seconds: :class:`ExtractionStalled`), ``EOFError`` if it died."""
+        self._ensure_process(extract_fn)
+        budget, clock, conn = self.timeout, self.cpu_clock, self.parent_conn
+        try:
+            start_cpu = clock()  # the child is idle in recv(): its clock before this page
+            conn.send(text)
+            give_up = time.monotonic() + self.wall_limit
+            wait = min(CPU_POLL, budget)
+            while not conn.poll(wait):
+                if not self.process.is_alive():
+                    raise EOFError("Child process died (probably OOM-killed)")
+                used = clock() - start_cpu
+                if used > budget:
+                    raise TimeoutError(f"document extraction used over {budget} s of CPU time")
+                if time.monotonic() >= give_up:
+                    raise ExtractionStalled(f"document extraction used {used:.3f} s CPU but did not answer "
+                                            f"within {self.wall_limit:.0f} s")
+                wait = min(CPU_POLL, max(MIN_POLL, budget - used))
+            result = conn.recv()
+        except (TimeoutError, EOFError, OSError) as e:  # OSError: the pipe or the clock of a dead child
+            self._cleanup_process()
+            if isinstance(e, (TimeoutError, EOFError)):
+                raise
+            raise EOFError(f"Child process died ({e!r})") from e
+        try:
+            used = clock() - start_cpu
+        except OSError:  # answered, then died: the answer stands; the next page restarts the sandbox
+            used = 0.0
+        if used > budget:  # answered, but over budget: the verdict it would have had, had we looked in time
+            raise TimeoutError(f"document extraction used {used:.3f} s of CPU time (budget {budget} s)")
+        if isinstance(result, Exception):
+            raise result
+        return result
 
 
 class SandboxedExtraction:
-    """``run`` for an extractor: each page through a :class:`PatientSandbox`, failures counted by kind.
+    """``run`` for an extractor: each page through a :class:`PatientSandbox` (``self.timeout``: CPU seconds
+    per page), failures counted by kind.
 
     The stats are datatrove's own names (``timeout``, ``broken_process``, ``clean_error``, ``dropped``),
     which :mod:`pipeline.curate.funnel` reads back as the extraction step's removal reasons.
@@ -63,8 +220,10 @@ class SandboxedExtraction:
                     try:
                         doc.text = sandbox.process_document(doc.text, self.extract)
                         self.stat_update("extracted")
-                    except TimeoutError:
+                    except TimeoutError as e:  # over the CPU budget (or, never in practice, stalled)
                         self.stat_update("timeout")
+                        if isinstance(e, ExtractionStalled):
+                            logger.warning(f"extraction of {doc.id} stalled: {e}; counted as a timeout")
                         continue
                     except EOFError:
                         self.stat_update("broken_process")
@@ -104,7 +263,7 @@ class ResiliparseExtractor(SandboxedExtraction, BaseExtractor):
         comments: treat comment sections as main content.
         post_meta: keep blog post / article metadata (byline, date) in the main content.
         skip_elements: extra CSS selectors of elements to skip (e.g. ``(".cookie-banner",)``).
-        timeout: per-document limit in seconds, enforced by datatrove's sandbox in ``run``.
+        timeout: per-document budget in CPU seconds, enforced by the :class:`PatientSandbox` in ``run``.
     """
 
     name = "⛏ Resiliparse"
