@@ -150,22 +150,42 @@ def load_sample_dir(sample_dir: Path) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- chains
-def make_chains():
-    """``(stock, fast)``: lists of ``(key, filter)`` built by ``filter_steps`` from the default recipe."""
-    from pipeline.config import FiltersConfig, RecipeConfig
+def recipe_for(language: str = "en"):
+    """The composed recipe a user gets for ``language``: the default (``fineweb``) for English, ``fineweb2``
+    with FineWeb-2's settings for that language otherwise."""
+    from pipeline.compose import compose_one, hydra_context
+
+    overrides = [] if language == "en" else ["recipe=fineweb2", f"recipe.filters.language.languages=[{language}]"]
+    with hydra_context():
+        return compose_one(overrides).recipe
+
+
+def make_chains(language: str = "en"):
+    """``(stock, fast)``: lists of ``(key, filter)`` built by ``filter_steps`` from :func:`recipe_for`, without
+    language ID (:func:`language_filter`) and URL filter: Gopher repetition, Gopher quality, C4 (English;
+    FineWeb-2 turns it off), FineWeb."""
     from pipeline.curate.filter_steps import filter_steps
 
-    recipe = RecipeConfig()
-    recipe.filters = FiltersConfig()
-    recipe.filters.url.enabled = False
-    recipe.filters.language.enabled = False
+    filters = recipe_for(language).filters
+    filters.url.enabled = False
+    filters.language.enabled = False
 
     def chain(fast: bool):
-        steps = [(k, s) for k, s in filter_steps(recipe.filters, fast=fast) if k in FILTER_KEYS]
-        assert [k for k, _ in steps] == list(FILTER_KEYS), steps
+        steps = [(k, s) for k, s in filter_steps(filters, fast=fast) if k in FILTER_KEYS]
+        if language == "en":
+            assert [k for k, _ in steps] == list(FILTER_KEYS), steps
         return steps
 
     return chain(False), chain(True)
+
+
+def language_filter(language: str = "en"):
+    """The recipe's language-ID step for ``language`` (lid.176, the recipe's threshold)."""
+    from pipeline.curate.filter_steps import filter_steps
+
+    filters = recipe_for(language).filters
+    filters.language.enabled = True
+    return dict(filter_steps(filters, fast=False))["language"]
 
 
 def run_chain(steps, docs: list[dict]):

@@ -30,8 +30,7 @@ def extract_manifest(tmp_path):
 
 def test_bad_records_are_counted_not_lost(cpt, tmp_path):
     write_crawl(tmp_path / "crawl")
-    r = cpt("extract", f"curate.input.paths=[{tmp_path}/crawl]", "curate.max_doc_bytes=1048576",
-            "recipe.extraction.timeout=10")
+    r = cpt("extract", f"curate.input.paths=[{tmp_path}/crawl]", "curate.max_doc_bytes=1048576")
     assert r.returncode == 0, r.stderr[-3000:]
     funnel = extract_manifest(tmp_path)["stats"]["funnel"]
     read = funnel["steps"][0]
