@@ -89,6 +89,14 @@ def test_shortcuts_match_spacy_on_special_case_sequences(lang):
             assert sp._py_tokens(c) == [c]
 
 
+def test_emoticon_fragments_across_a_space_are_split_from_the_cache():
+    sp = word_split.WordSplitter("en")
+    text = "Tel: 'zexchirk and Category: (see above) - next. Time: 10:30, Note: 'quoted' (x) -y :)"
+    assert sp.words(text)[0] == split_into_words(text, "en")
+    assert sp.count_sentences(text) == len(split_into_sentences(text, "en"))
+    assert sp.counts == {"fast": 2, "stock": 0}
+
+
 def test_space_rules_still_go_to_spacy():
     sp = word_split.WordSplitter("es")
     assert ("EE", ".") in sp._pairs and sp._space_pairs

@@ -27,7 +27,8 @@ every spaCy language datatrove uses; more than half of the new chunks of real te
 
 A special-case match across two chunks joined by one space spans the space, so spaCy applies it only if
 that text, space included, is a rule ("EE. UU.", "в т.ч."); otherwise it can only matter by winning spaCy's
-overlap filter against a match inside a chunk, and the chunks the Python replay tokenized have none. So
+overlap filter against a match inside a chunk, and the chunks the Python replay tokenized have none (a
+rule that leaves its one token as it is, like "'", is no match here: applied or not, it changes nothing). So
 datatrove's own function splits a text only where two chunks joined by a single space have first-pass
 boundary tokens consecutive in the pattern of a rule that holds whitespace, or in any pattern when one of
 the two chunks was tokenized by spaCy, or where the text contains ``IS_ALPHA`` (spaCy trips on that
@@ -68,6 +69,12 @@ _get_words = itemgetter(0)
 _get_last = itemgetter(4)
 # (words, token_texts, token_is_punct, risky_firsts, risky_lasts, first_pass_is_final)
 _EMPTY_ENTRY = ((), (), (), None, None, True)
+
+
+def _orth(substring: dict) -> str | None:
+    from spacy.attrs import ORTH
+
+    return substring.get(ORTH, substring.get("ORTH"))
 
 
 class WordSplitter:
@@ -122,9 +129,9 @@ class WordSplitter:
         self._infix_finditer, self._token_match, self._url_match = tok.infix_finditer, tok.token_match, tok.url_match
         self._specials = frozenset(tok.rules)
         # The special-case matcher runs over the first-pass tokens (affix rules + special cases) of the whole
-        # text; its patterns are the rule strings tokenized without special cases. Record them (all rules: a
-        # superset of the matcher's), the token pairs that are consecutive in some pattern, and the
-        # multi-token rules by prefix / suffix string.
+        # text; its patterns are the rule strings tokenized without special cases. Record them (all rules but
+        # those whose match cannot change a token: a superset of the matcher's that matter), the token pairs
+        # that are consecutive in some pattern, and the multi-token rules by prefix / suffix string.
         bare = spacy.tokenizer.Tokenizer(nlp.vocab, rules={}, prefix_search=tok.prefix_search,
                                          suffix_search=tok.suffix_search, infix_finditer=tok.infix_finditer,
                                          token_match=tok.token_match, url_match=tok.url_match)
@@ -134,8 +141,12 @@ class WordSplitter:
         by_start: dict[str, list[str]] = {}
         by_end: dict[str, list[str]] = {}
         with nlp.memory_zone():
-            for rule in tok.rules:
+            for rule, substrings in tok.rules.items():
                 texts = tuple(t.text for t in bare(rule))
+                if len(texts) == 1 and [_orth(s) for s in substrings] == [rule]:
+                    # one token that the rule leaves as it is (same text, same lexeme): a match of it changes
+                    # nothing and, one token long, loses spaCy's overlap filter to any other match there
+                    continue
                 patterns.add(texts)
                 if len(texts) > 1:
                     pairs.update(zip(texts, texts[1:]))
