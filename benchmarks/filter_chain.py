@@ -220,8 +220,10 @@ def main() -> int:
             print(f"\ninput {mode}: {len(docs)} docs, {n_chars / len(docs) / 1000:.1f} k chars/doc on average "
                   f"({where}; made in {time.perf_counter() - t0:.1f} s)")
             if mode != "sample":
-                for row in calibration_table(calibration_stats([d["text"] for d in docs]), mode):
-                    print("  " + "  ".join(str(x) for x in row))
+                head = "target (en)" if mode == "en" else "real CC-2019"
+                print(f"  {'statistic':<54}{head:>14}{'generated':>12}{'ratio':>8}")
+                for t, got, want, ratio, _ in calibration_table(calibration_stats([d["text"] for d in docs]), mode):
+                    print(f"  {t.label:<54}{t.fmt.format(want):>14}{t.fmt.format(got):>12}{ratio:>8.2f}")
             inputs[mode] = docs
         lang = chain_language(mode) if mode != "sample" else "en"
         docs_in = inputs[mode]

@@ -10,9 +10,7 @@ answer may be a false alarm (the splitter then just takes its slow path).
 
 from __future__ import annotations
 
-import bisect
 import re
-import sys
 from functools import lru_cache
 
 try:  # Python >= 3.11
@@ -24,15 +22,9 @@ except ImportError:  # pragma: no cover - Python 3.10
 __all__ = ["reach_in_letters"]
 
 
-@lru_cache(maxsize=1)
-def _alpha_codepoints() -> list[int]:
-    return [i for i in range(sys.maxunicode + 1) if chr(i).isalpha()]
-
-
+@lru_cache(maxsize=4096)
 def _alpha_in_range(lo: int, hi: int) -> bool:
-    points = _alpha_codepoints()
-    k = bisect.bisect_left(points, lo)
-    return k < len(points) and points[k] <= hi
+    return any(chr(i).isalpha() for i in range(lo, hi + 1))
 
 
 # a class category -> can it match a letter? (letters are \w, never \d, \s or a line break)

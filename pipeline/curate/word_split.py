@@ -302,8 +302,19 @@ class WordSplitter:
         stats = self.cache_stats
         stats["misses"] += len(missing)
         by_spacy = []
+        # chunks of letters (most new chunks of real text): one token, inline (see _py_tokens)
+        letters = self._letters_one_token
+        specials, patterns, memo = self._specials, self._patterns, self._punct_memo
+        rights, lefts = self._rights, self._lefts
         for c in missing:
-            if not c:
+            if letters and c.isalpha() and c not in specials and (c,) not in patterns:
+                flag = memo.get(c)
+                if flag is None:
+                    flag = self._is_punct(c)
+                one = (c,)
+                cache[c] = (one, one, (flag,), frozenset(one) if c in rights else None,
+                            frozenset(one) if c in lefts else None, True)
+            elif not c:
                 cache[c] = _EMPTY_ENTRY
             elif c[0].isspace():
                 by_spacy.append(c)

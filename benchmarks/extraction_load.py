@@ -1,0 +1,98 @@
+"""Does machine load change which pages extraction keeps? The project's extractor (per-page limit in CPU
+time of the sandbox) against datatrove's own (wall time), quiet and loaded, same pages, same limit.
+
+    .venv/bin/python benchmarks/extraction_load.py [--pages 300] [--budget 0.02] [--load 0] [--seed 0]
+
+Pages: ``tests/realistic_text.py``'s ``realistic_html_pages`` (full HTML pages: head, nav, article, aside,
+footer, scripts), trafilatura with FineWeb's settings. ``--budget`` is the per-page limit in seconds; the
+default is set low (20 ms) so that a share of these small generated pages lie near it, as real pages lie
+near FineWeb's 1 s (a large real page takes 0.1-1 s of CPU). "Loaded" runs ``--load`` busy-loop processes
+(default: 2 per core) beside the extraction. Prints, for each extractor and condition, the pages kept,
+timed out, and the wall time, and whether the loaded run kept exactly the quiet run's pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def run(step, pages: list[dict]) -> tuple[set[str], int, float]:
+    """Kept page ids, timeouts and wall seconds of one extractor over ``pages``."""
+    from datatrove.data import Document
+
+    docs = (Document(text=p["html"], id=p["id"]) for p in pages)
+    t = time.perf_counter()
+    kept = {d.id for d in step.run(docs)}
+    wall = time.perf_counter() - t
+    timeouts = step.stats.to_dict().get("timeout", 0)
+    if isinstance(timeouts, dict):  # a datatrove metric: {"total": n, ...}
+        timeouts = timeouts.get("total", 0)
+    return kept, int(timeouts), wall
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pages", type=int, default=300)
+    ap.add_argument("--budget", type=float, default=0.02, help="per-page limit, seconds")
+    ap.add_argument("--load", type=int, default=0, help="busy processes in the loaded runs (0: 2 per core)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.utils.logging import logger
+
+    from pipeline.curate.extractors import TrafilaturaExtractor
+    from realistic_text import realistic_html_pages
+
+    logger.remove()
+    pages = realistic_html_pages(args.pages, args.seed)
+    load = args.load or 2 * (os.cpu_count() or 1)
+    makers = {
+        "project (CPU time)": lambda: TrafilaturaExtractor(favour_precision=True, timeout=args.budget),
+        "datatrove (wall time)": lambda: Trafilatura(favour_precision=True, timeout=args.budget),
+    }
+    print(f"{len(pages)} realistic HTML pages (seed {args.seed}), trafilatura, per-page limit {args.budget} s; "
+          f"loaded = {load} busy processes on {os.cpu_count()} cores")
+    results = {}
+    for condition in ("quiet", "loaded"):
+        spinners = [mp.Process(target=_spin, daemon=True) for _ in range(load if condition == "loaded" else 0)]
+        for p in spinners:
+            p.start()
+        try:
+            for name, make in makers.items():
+                results[name, condition] = run(make(), pages)
+        finally:
+            for p in spinners:
+                p.terminate()
+            for p in spinners:
+                p.join()
+    print(f"\n{'extractor':<24} {'condition':<8} {'kept':>5} {'timeouts':>9} {'wall s':>7}  same pages as quiet")
+    ok = True
+    for name in makers:
+        quiet_kept = results[name, "quiet"][0]
+        for condition in ("quiet", "loaded"):
+            kept, timeouts, wall = results[name, condition]
+            same = "" if condition == "quiet" else ("yes" if kept == quiet_kept else
+                                                    f"NO ({len(quiet_kept - kept)} lost, {len(kept - quiet_kept)} gained)")
+            print(f"{name:<24} {condition:<8} {len(kept):>5} {timeouts:>9} {wall:7.1f}  {same}")
+        if name.startswith("project") and results[name, "loaded"][0] != quiet_kept:
+            ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
