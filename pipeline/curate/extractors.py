@@ -10,15 +10,18 @@ and skipped.
 on one page. datatrove's own sandbox counts wall time, so on a loaded node the same page takes longer and
 more pages are dropped: the same stage fingerprint could hold different outputs. CPU time hardly depends
 on what else runs on the machine, so which pages are kept is a function of the pages and the budget.
-The parent reads the child's CPU clock when it sends a page, waits on the pipe in short slices (at most
-:data:`CPU_POLL` s, less when little budget is left; a page that is done wakes the parent at once, so
-fast pages pay no wait), and after each slice and on the answer compares the CPU the child spent on this
-page with the budget. An over-budget child still running is killed and restarted (as datatrove does);
-an answer that arrives over budget is discarded too, so the outcome does not depend on when the parent
-happened to look. The child's clock is, in order of preference: the POSIX per-process CPU clock
+The sandbox counts each page's own CPU seconds around the extraction call (:class:`PageTimer`), with
+Python's garbage collector held off during the page and run after it, outside the count: a collection
+would otherwise fall on whichever page crosses the allocation threshold, which depends on the pages
+before it and on restarts. The parent meanwhile waits on the pipe in short slices (at most
+:data:`CPU_POLL` s; a page that is done wakes it at once) and kills a child whose CPU clock has run
+past twice the budget (+50 ms) since the page was sent, as datatrove kills on wall time. The parent
+reads the child's clock with, in order of preference: the POSIX per-process CPU clock
 (``clock_getcpuclockid`` + ``clock_gettime``: Linux and most Unixes, nanosecond resolution), psutil's
-``cpu_times`` (e.g. macOS; Linux would give 10 ms ticks), and, where neither can read the child, wall
-time (logged as a warning: the old, load-dependent behaviour).
+``cpu_times`` (e.g. macOS), and, where neither can read the child, wall time (logged as a warning).
+CPU time is not perfectly independent of load either (a busy core evicts caches, so a page can cost
+~10% more CPU), so pages that close to the budget can still flip; wall time flips every page that load
+slows past it (``benchmarks/extraction_load.py``).
 
 A child that uses no CPU yet does not answer (blocked, stopped, starved) is only cut off by a wall-clock
 safety cap far above the budget, ``max(60 s, 60 x timeout)`` (:func:`wall_cap`), so a stalled child cannot
@@ -41,6 +44,7 @@ from typing import Callable, Sequence
 
 import ctypes
 import functools
+import gc
 import importlib
 import time
 
@@ -53,6 +57,7 @@ EXTRACTORS = ("trafilatura", "resiliparse")
 STARTUP_TIMEOUT = 60.0  # wall seconds for the sandbox process to fork, import and warm up
 CPU_POLL = 0.05  # longest wait (wall s) between two looks at the child's CPU clock while a page runs
 MIN_POLL = 0.002  # shortest such wait, so a nearly spent budget is not checked in a busy loop
+KILL_FACTOR, KILL_SLACK = 2.0, 0.05  # a page still running at 2x its budget + 50 ms of CPU is killed
 WALL_CAP_MIN, WALL_CAP_FACTOR = 60.0, 60.0  # the stalled-child safety cap: max(60 s, 60 x budget)
 
 
@@ -135,6 +140,35 @@ class ChildCpuClock:
         return self._read()
 
 
+class PageTimer:
+    """Runs in the sandbox: ``extract_fn(*args)`` -> ``(result or the exception it raised, CPU seconds)``.
+
+    The CPU seconds are the page's own (``time.process_time`` around the call), with the garbage collector
+    held off during the page and run after it, outside the count, with the objects of the start frozen:
+    otherwise a collection falls on whichever page happens to cross the allocation threshold, and which
+    page that is depends on the pages before it (and on restarts after timeouts), not on the page."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self._frozen = False
+
+    def __call__(self, *args):  # datatrove's worker spreads a tuple page into arguments
+        if not self._frozen:  # the first call is the sandbox's warm-up: freeze what the start created
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
+        gc.disable()
+        start = time.process_time()
+        try:
+            result = self.fn(*args)
+        except Exception as e:  # noqa: BLE001 - sent back and counted as the page's error
+            result = e
+        cpu = time.process_time() - start
+        gc.enable()
+        gc.collect()
+        return result, cpu
+
+
 class PatientSandbox(ExtractorSandbox):
     """datatrove's sandbox with a per-page CPU-time budget and a separate wall-clock start-up limit.
 
@@ -166,8 +200,11 @@ class PatientSandbox(ExtractorSandbox):
     def process_document(self, text, extract_fn):
         """``extract_fn(text)`` in the sandbox; ``TimeoutError`` once it has used more than ``timeout`` CPU
         seconds (or :attr:`wall_limit` wall seconds: :class:`ExtractionStalled`), ``EOFError`` if it died."""
-        self._ensure_process(extract_fn)
+        if getattr(self, "_timed", None) is None or self._timed.fn != extract_fn:
+            self._timed = PageTimer(extract_fn)
+        self._ensure_process(self._timed)
         budget, clock, conn = self.timeout, self.cpu_clock, self.parent_conn
+        kill_after = KILL_FACTOR * budget + KILL_SLACK
         try:
             start_cpu = clock()  # the child is idle in recv(): its clock before this page
             conn.send(text)
@@ -177,24 +214,20 @@ class PatientSandbox(ExtractorSandbox):
                 if not self.process.is_alive():
                     raise EOFError("Child process died (probably OOM-killed)")
                 used = clock() - start_cpu
-                if used > budget:
+                if used > kill_after:  # far past the budget: stop it (its own count would say over budget)
                     raise TimeoutError(f"document extraction used over {budget} s of CPU time")
                 if time.monotonic() >= give_up:
                     raise ExtractionStalled(f"document extraction used {used:.3f} s CPU but did not answer "
                                             f"within {self.wall_limit:.0f} s")
-                wait = min(CPU_POLL, max(MIN_POLL, budget - used))
-            result = conn.recv()
+                wait = min(CPU_POLL, max(MIN_POLL, kill_after - used))
+            result, page_cpu = conn.recv()
         except (TimeoutError, EOFError, OSError) as e:  # OSError: the pipe or the clock of a dead child
             self._cleanup_process()
             if isinstance(e, (TimeoutError, EOFError)):
                 raise
             raise EOFError(f"Child process died ({e!r})") from e
-        try:
-            used = clock() - start_cpu
-        except OSError:  # answered, then died: the answer stands; the next page restarts the sandbox
-            used = 0.0
-        if used > budget:  # answered, but over budget: the verdict it would have had, had we looked in time
-            raise TimeoutError(f"document extraction used {used:.3f} s of CPU time (budget {budget} s)")
+        if page_cpu > budget:  # the page's own count decides, so the verdict does not depend on when we looked
+            raise TimeoutError(f"document extraction used {page_cpu:.3f} s of CPU time (budget {budget} s)")
         if isinstance(result, Exception):
             raise result
         return result
