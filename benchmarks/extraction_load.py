@@ -2,6 +2,7 @@
 time of the sandbox) against datatrove's own (wall time), quiet and loaded, same pages, same limit.
 
     .venv/bin/python benchmarks/extraction_load.py [--pages 300] [--budget 0.02] [--load 0] [--seed 0]
+    .venv/bin/python benchmarks/extraction_load.py --pages 120 --grow 40 --budget 0.1   # a wide spread
 
 Pages: ``tests/realistic_text.py``'s ``realistic_html_pages`` (full HTML pages: head, nav, article, aside,
 footer, scripts), trafilatura with FineWeb's settings. ``--budget`` is the per-page limit in seconds; the
@@ -18,6 +19,7 @@ sandbox also adds 0.1 s of slack to its wall limit, so the two keep different pa
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import os
 import sys
@@ -45,6 +47,23 @@ def run(step, pages: list[dict]) -> tuple[set[str], int, float]:
     return kept, int(step.stats.to_dict().get("stats", {}).get("timeout", 0)), wall
 
 
+def grow(pages: list[dict], most: int, seed: int) -> list[dict]:
+    """Each page with its body content repeated 1..``most`` times (log-uniform, seeded)."""
+    if most <= 1:
+        return pages
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for p in pages:
+        k = int(round(math.exp(rng.uniform(0, math.log(most)))))
+        head, sep, rest = p["html"].partition("<body")
+        open_end = rest.index(">") + 1
+        body, close, tail = rest[open_end:].rpartition("</body>")
+        out.append({**p, "html": head + sep + rest[:open_end] + body * k + close + tail})
+    return out
+
+
 def cpu_per_page(pages: list[dict]) -> list[float]:
     """Each page's extraction CPU seconds, in this process, quiet (trafilatura, FineWeb's settings)."""
     from datatrove.pipeline.extractors import Trafilatura
@@ -65,6 +84,9 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=0.02, help="per-page limit, seconds")
     ap.add_argument("--load", type=int, default=0, help="busy processes in the loaded runs (0: 2 per core)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--grow", type=int, default=1,
+                    help="repeat each page's <body> up to this many times (log-uniform), for a wide spread of "
+                         "page costs (real pages span 1 ms to over 1 s); 1: the pages as generated")
     args = ap.parse_args()
 
     from datatrove.pipeline.extractors import Trafilatura
@@ -74,7 +96,7 @@ def main() -> int:
     from realistic_text import realistic_html_pages
 
     logger.remove()
-    pages = realistic_html_pages(args.pages, args.seed)
+    pages = grow(realistic_html_pages(args.pages, args.seed), args.grow, args.seed)
     load = args.load or 2 * (os.cpu_count() or 1)
     makers = {
         "project (CPU time)": lambda: TrafilaturaExtractor(favour_precision=True, timeout=args.budget),
