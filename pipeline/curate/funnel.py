@@ -16,6 +16,7 @@ from pipeline.errors import CptError
 
 EXTRACTION_ERRORS = ("timeout", "broken_process", "clean_error")
 READ_NOTES = ("charset_fallback",)  # reader stats that are not removals: documents kept, but worth knowing
+STEP_NOTES = {"url": ("no_url",)}  # the same for a step: the URL filter keeps documents that have no URL
 MEASURES = ("docs", "words", "chars")
 DECONT_STEP = "decontaminate"  # the decontamination filter's row: its removals counted per task
 DECONT_REASON = "contaminated_"  # + the task: datatrove's NGramsDecontFilter's stat per removed document
@@ -67,9 +68,12 @@ def build_funnel(step_stats: list[dict], step_keys: list[str], dump: str) -> dic
         kept = sum(t["docs"] for t in tally.values())
         by_dump = {d: {"in": p["docs"],
                        "removed": {m: p[m] - tally.get(d, zero)[m] for m in MEASURES}} for d, p in prev.items()}
-        rows.append({"step": key, "in": total, "removed": total - kept, "kept": kept,
-                     "reasons": {k: v for k, v in _reasons(key, step, total - kept).items() if v},
-                     "by_dump": by_dump})
+        row = {"step": key, "in": total, "removed": total - kept, "kept": kept,
+               "reasons": {k: v for k, v in _reasons(key, step, total - kept).items() if v}, "by_dump": by_dump}
+        notes = {k: stat(step, k) for k in STEP_NOTES.get(key, ()) if stat(step, k)}
+        if notes:
+            row["notes"] = notes
+        rows.append(row)
         prev, current = tally, kept
     written = stat(writer, "total")
     if written != current:

@@ -13,6 +13,9 @@ for _name in ("trafilatura", "htmldate", "courlan"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 
+NO_URL = "no_url"  # the URL filter's stat for documents kept because they have no URL to check
+
+
 class OfflineURLFilter(URLFilter):
     """datatrove's URLFilter (bundled block lists) with tldextract's suffix list taken from its
     package snapshot, never fetched."""
@@ -22,6 +25,16 @@ class OfflineURLFilter(URLFilter):
         from tldextract import TLDExtract
 
         self.tldextractor = TLDExtract(suffix_list_urls=())
+
+    def filter(self, document):
+        """datatrove's checks for a document with a URL; one without (JSONL or Parquet records with no ``url``
+        field, or an empty one) is kept and counted under ``no_url``: there is nothing to check, and
+        datatrove's own filter would stop the whole task on an assertion."""
+        url = document.metadata.get("url")
+        if not isinstance(url, str) or not url:
+            self.stat_update(NO_URL)
+            return True
+        return super().filter(document)
 
 
 class LocalFT176LID(FT176LID):

@@ -76,7 +76,9 @@ def run(ctx: StageContext) -> dict:
 
     funnel_table = (["step", "docs in", "removed", "kept", "removed by reason"],
                     [[r["step"], r["in"], r["removed"], r["kept"],
-                      ", ".join(f"{k}: {v}" for k, v in r["reasons"].items()) or "-"] for r in funnel])
+                      (", ".join(f"{k}: {v}" for k, v in r["reasons"].items()) or "-")
+                      + ("; kept, noted: " + ", ".join(f"{k}: {v}" for k, v in r["notes"].items())
+                         if r.get("notes") else "")] for r in funnel])
     mix = ins["mix"]
     token_table = (["data", "documents", "tokens"], [
         ["new (train)", mix["new_split"]["train"]["documents"], mix["new_split"]["train"]["tokens"]],
