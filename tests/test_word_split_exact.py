@@ -134,3 +134,47 @@ def test_regex_reach_agrees_with_search_on_letters():
                     assert all(m == "" for m in found), (lang, s, found)
                 if not (empty or letters):
                     assert not found, (lang, s, found)
+
+
+def test_a_document_full_of_spacy_symbol_names_keeps_its_words():
+    """"IS_ALPHA" (spaCy's symbol 1) used to vanish from datatrove's split, or raise, after the first text
+    that held it; every other symbol name always split as a word. Now all do, fast and stock alike."""
+    from spacy.symbols import IDS
+
+    from pipeline.curate.fast_filters import FAST_FILTERS
+
+    names = [n for n in IDS if n]
+    text = "\n".join(" ".join(names[i:i + 12]) + "." for i in range(0, len(names), 12)) + "\nThe IS_ALPHA flag."
+    sp = word_split.word_splitter("eng")
+    for _ in range(3):  # the failure came on the second and later texts
+        stock = split_into_words(text, "eng")
+        assert sp.words(text)[0] == stock
+        assert stock.count("IS_ALPHA") == 2 and set(names) <= set(stock)
+    from test_fast_filters import STOCK, _outcome
+
+    for stock_cls in STOCK.values():
+        assert _outcome(FAST_FILTERS[stock_cls](), text) == _outcome(stock_cls(), text)
+
+
+def test_a_text_datatrove_cannot_split_is_removed_with_a_reason(monkeypatch):
+    """Whatever spaCy raises on a text (simulated here: the failure is spaCy's, not the project's) removes that
+    document as ``word_split_error``; the task goes on and the other documents are decided as before."""
+    from datatrove.data import Document
+
+    from pipeline.curate.fast_filters import FastGopherQualityFilter
+
+    real = word_split.split_into_words
+
+    def fails_on_marker(text, language):
+        if "MARKER" in text:
+            raise KeyError("[E018] Can't retrieve string for hash '1'.")
+        return real(text, language)
+
+    monkeypatch.setattr(word_split, "split_into_words", fails_on_marker)
+    good = "The cat sat on the mat and the dog ran to the park with all of its friends. " * 10
+    bad = good + " IS_ALPHA MARKER"  # IS_ALPHA sends the text to datatrove's own split
+    step = FastGopherQualityFilter()
+    kept = [d.id for d in step.run(iter([Document(text=good, id="a"), Document(text=bad, id="b"),
+                                          Document(text=good + " more", id="c")]))]
+    assert kept == ["a", "c"]
+    assert step.stats.to_dict()["stats"]["dropped_word_split_error"] == 1

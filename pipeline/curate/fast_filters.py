@@ -26,6 +26,7 @@ filters do.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from operator import itemgetter
 
@@ -53,6 +54,7 @@ __all__ = [
     "clear_caches",
 ]
 
+WORD_SPLIT_ERROR = "word_split_error"  # drop reason of a document datatrove's word split raises on
 _MAX_WORD_PROPS = 200_000  # per-process word -> Gopher quality properties; oldest evicted
 _MAX_TEXTS = 8  # texts whose analysis is kept (one document passes all four filters in a row)
 
@@ -95,10 +97,24 @@ def clear_caches() -> None:
     _WORD_PROPS.clear()
 
 
+def _drops_unsplittable(filter_fn):
+    """A document datatrove's own word split raises on is removed as ``word_split_error``, never a failed task."""
+
+    @functools.wraps(filter_fn)
+    def guarded(self, doc):
+        try:
+            return filter_fn(self, doc)
+        except word_split.UnsplittableText:
+            return False, WORD_SPLIT_ERROR
+
+    return guarded
+
+
 # ---------------------------------------------------------------------------- Gopher repetition
 class FastGopherRepetitionFilter(GopherRepetitionFilter):
     """:class:`GopherRepetitionFilter` with shared word splitting and cheaper n-gram counting."""
 
+    @_drops_unsplittable
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text
         if not text:
@@ -163,6 +179,7 @@ _get_ns, _get_ns_len, _get_alpha = itemgetter(0), itemgetter(1), itemgetter(2)
 class FastGopherQualityFilter(GopherQualityFilter):
     """:class:`GopherQualityFilter` with shared word splitting and memoised per-word tests."""
 
+    @_drops_unsplittable
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text
         words = _info(text, self.language).words
@@ -216,8 +233,15 @@ class FastGopherQualityFilter(GopherQualityFilter):
 class FastC4QualityFilter(C4QualityFilter):
     """:class:`C4QualityFilter` counting sentences over cached tokens, only until the minimum is reached."""
 
+    @_drops_unsplittable
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        lines = doc.text.splitlines() if self.split_paragraph else split_into_sentences(doc.text, self.language)
+        if self.split_paragraph:
+            lines = doc.text.splitlines()
+        else:
+            try:
+                lines = split_into_sentences(doc.text, self.language)
+            except Exception as e:  # noqa: BLE001 - spaCy failed on this text: a reason, not a failed task
+                raise word_split.UnsplittableText(f"datatrove's sentence split failed: {e!r}") from e
         splitter = word_split.word_splitter(self.language)
 
         num_sentences = 0
@@ -265,6 +289,7 @@ class FastC4QualityFilter(C4QualityFilter):
 class FastFineWebQualityFilter(FineWebQualityFilter):
     """:class:`FineWebQualityFilter` with shared word splitting."""
 
+    @_drops_unsplittable
     def filter(self, doc) -> bool | tuple[bool, str]:
         text = doc.text
         lines = text.split("\n")

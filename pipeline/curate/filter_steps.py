@@ -54,6 +54,9 @@ def filter_steps(f, *, fast: bool = True) -> list[tuple[str, object]]:
     :func:`word_tokenizer_language`), and Gopher quality the recipe's stop words.
     """
     lang = word_tokenizer_language(f.language)
+    from pipeline.curate.word_split import pin_language
+
+    pin_language(lang)  # before any text is split in this process: "IS_ALPHA" stays a word (see pin_symbol_1)
     gopher_repetition_cls, gopher_quality_cls, c4_cls, fineweb_cls = (
         GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter)
     if fast:

@@ -54,11 +54,12 @@ from operator import itemgetter
 from datatrove.utils.text import split_into_sentences, split_into_words
 from datatrove.utils.typeshelper import Languages
 
-__all__ = ["WordSplitter", "word_splitter", "split_counts", "cache_stats", "clear_caches"]
+__all__ = ["WordSplitter", "UnsplittableText", "word_splitter", "split_counts", "cache_stats", "clear_caches",
+           "pin_symbol_1", "pin_language"]
 
 # re's \s and str.isspace() both use Py_UNICODE_ISSPACE, the predicate spaCy's tokenizer splits on.
 _WS_SPLIT = re.compile(r"(\s+)")
-_ALPHA_TRAP = "IS_ALPHA"  # spaCy raises on it inside a memory zone; datatrove retries without it
+_ALPHA_TRAP = "IS_ALPHA"  # spaCy raises on it inside a memory zone; datatrove retries without it (see pin_symbol_1)
 
 _MAX_CHUNKS = 100_000  # per-process chunk -> tokens cache (~50 MB at most); least recently used evicted
 
@@ -69,6 +70,59 @@ _get_words = itemgetter(0)
 _get_last = itemgetter(4)
 # (words, token_texts, token_is_punct, risky_firsts, risky_lasts, first_pass_is_final)
 _EMPTY_ENTRY = ((), (), (), None, None, True)
+
+
+class UnsplittableText(ValueError):
+    """datatrove's own word or sentence split raised on this text (a spaCy failure, not a decision)."""
+
+
+def pin_symbol_1(nlp) -> bool:
+    """Make ``"IS_ALPHA"`` an ordinary word for ``nlp``'s tokenizer.
+
+    spaCy's string store gives its symbol names small fixed IDs, and "IS_ALPHA" is ID 1, which the hash
+    map holding the vocabulary's lexemes (preshed) reserves as its "deleted" key. A lexeme for it made
+    inside a ``memory_zone`` (as datatrove tokenizes) cannot be removed from that map when the zone ends,
+    so the map keeps a pointer into freed memory: the next text with that word fails an assertion in
+    ``Vocab.get`` (or raises a ``KeyError``, E018/E064, depending on what the freed memory holds).
+    datatrove then retries with the word deleted, so it vanishes from the words. Made once outside any
+    zone, the lexeme is permanent and every later lookup finds it: the word is kept, nothing raises.
+    Other symbol names have IDs the map treats as ordinary keys and were never affected.
+
+    It must run before the first text holding the word is tokenized in a zone (after that the map already
+    holds the dangling pointer): :func:`pin_language` is called when the curate stage builds its filters and
+    when a splitter is set up. Returns whether the word is now safe."""
+    if nlp.vocab.in_memory_zone:
+        return False
+    try:
+        nlp.vocab[_ALPHA_TRAP]  # noqa: B018 - creates the permanent lexeme (or finds it)
+    except Exception:  # noqa: BLE001 - too late: a zone already left the pointer; datatrove's behaviour stays
+        return False
+    return True
+
+
+def pin_language(language) -> bool:
+    """:func:`pin_symbol_1` for datatrove's word tokenizer of ``language``, when it is a spaCy one."""
+    from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
+
+    try:
+        wt = load_word_tokenizer(language)
+    except Exception:  # noqa: BLE001 - a language datatrove cannot load fails where it is used, as before
+        return False
+    return isinstance(wt, SpaCyTokenizer) and pin_symbol_1(wt.tokenizer)
+
+
+def _stock_words(text: str, language) -> list[str]:
+    try:
+        return split_into_words(text, language)
+    except Exception as e:  # noqa: BLE001 - whatever spaCy raised, the document must not kill the task
+        raise UnsplittableText(f"datatrove's word split failed: {e!r}") from e
+
+
+def _stock_sentences(line: str, language) -> int:
+    try:
+        return len(split_into_sentences(line, language))
+    except Exception as e:  # noqa: BLE001
+        raise UnsplittableText(f"datatrove's sentence split failed: {e!r}") from e
 
 
 def _orth(substring: dict) -> str | None:
@@ -107,7 +161,10 @@ class WordSplitter:
         from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_word_tokenizer
 
         wt = load_word_tokenizer(self.language)
-        if not isinstance(wt, SpaCyTokenizer) or wt.language == "ja":  # ja: datatrove chunks by bytes
+        if not isinstance(wt, SpaCyTokenizer):
+            return
+        pin_symbol_1(wt.tokenizer)
+        if wt.language == "ja":  # ja: datatrove chunks by bytes
             return
         import spacy.tokenizer
         from spacy.attrs import IS_PUNCT
@@ -439,13 +496,13 @@ class WordSplitter:
                 self.counts["fast"] += 1
                 return list(chain.from_iterable(map(_get_words, entries))), True
         self.counts["stock"] += 1
-        return split_into_words(text, self.language), False
+        return _stock_words(text, self.language), False
 
     def count_sentences(self, line: str) -> int:
         """``len(split_into_sentences(line, language))``."""
         if not self.fast or not line or _ALPHA_TRAP in line:
             self.counts["stock"] += 1
-            return len(split_into_sentences(line, self.language))
+            return _stock_sentences(line, self.language)
         parts = _WS_SPLIT.split(line)
         seps = parts[1::2]
         # spaCy's chunks: non-space runs, and space runs minus the one ' ' that follows a token.
@@ -458,7 +515,7 @@ class WordSplitter:
         entries = self._entries(chunks)
         if self._cross_chunk_risk(entries[0::2], seps):
             self.counts["stock"] += 1
-            return len(split_into_sentences(line, self.language))
+            return _stock_sentences(line, self.language)
         # spaCy's Sentencizer.predict, counting sentence starts
         punct_chars = self._punct_chars
         n_tokens = 0
@@ -475,7 +532,7 @@ class WordSplitter:
                     seen_period = True
         if n_tokens == 0:  # not reached for a non-empty line; keep datatrove's own answer
             self.counts["stock"] += 1
-            return len(split_into_sentences(line, self.language))
+            return _stock_sentences(line, self.language)
         self.counts["fast"] += 1
         return starts
 

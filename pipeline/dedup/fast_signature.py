@@ -43,7 +43,7 @@ from datatrove.utils.text import (
     simplify_text,
 )
 
-from pipeline.curate.word_split import word_splitter
+from pipeline.curate.word_split import UnsplittableText, word_splitter
 
 _NORM_FIELDS = {"lowercase", "norm_numbers", "norm_weekdays", "norm_monthnames", "remove_punctuation",
                 "norm_whitespace", "norm_unicode_diacritics"}
@@ -87,7 +87,11 @@ class FastMinhashDedupSignature(MinhashDedupSignature):
 
     def get_shingles(self, text: str) -> np.ndarray:
         simplified = simplify(text, self.config.norm_config)
-        words, _ = word_splitter(self.language).words(simplified)
+        try:
+            words, _ = word_splitter(self.language).words(simplified)
+        except UnsplittableText:  # spaCy failed on it: no signature (never a duplicate), counted, no failed task
+            self.stat_update("word_split_error")
+            return np.empty((0, 1), dtype=np.uint64)
         n = self.config.n_grams
         n_grams = len(words) - n + 1
         if n <= 0 or n_grams <= 0:  # datatrove's ngrams() gives nothing (or, n <= 0, something odd)
