@@ -466,6 +466,20 @@ class PrecisionConfig:
         _check(self.fp8_bf16_edge_layers >= 0, "precision.fp8_bf16_edge_layers", "must be >= 0")
 
 
+def _batch_hint(gbs: int, mbs: int, nproc: int) -> str:
+    """Why a global batch does not split into micro-batches on every rank, and the nearest values that do."""
+    step = mbs * nproc
+    lower, upper = gbs // step * step, (gbs // step + 1) * step
+    hint = (f"{gbs} is not a multiple of train.micro_batch_size ({mbs}) x train.nproc_per_node ({nproc}) = {step}; "
+            f"use train.global_batch_size={lower} or {upper}" if lower else
+            f"{gbs} is not a multiple of train.micro_batch_size ({mbs}) x train.nproc_per_node ({nproc}) = {step}; "
+            f"use train.global_batch_size={upper}")
+    if gbs % nproc == 0:
+        per_rank = gbs // nproc
+        hint += f", or train.micro_batch_size={max(d for d in range(1, mbs + 1) if per_rank % d == 0)}"
+    return hint
+
+
 @dataclass
 class TrainConfig:
     """Continued pretraining on the mixed data, starting from the base checkpoint's weights."""
@@ -502,14 +516,12 @@ class TrainConfig:
         _check(self.keep_checkpoints >= 0, "train.keep_checkpoints", "must be >= 0 (0 = keep all)")
         _check(self.peak_tflops is None or self.peak_tflops > 0, "train.peak_tflops", "must be > 0 or null")
         _check(self.micro_batch_size >= 1, "train.micro_batch_size", "must be >= 1")
-        _check(self.global_batch_size % self.micro_batch_size == 0, "train.global_batch_size",
-               "must be a multiple of train.micro_batch_size")
         _one_of(self.device, ("auto", "cpu", "cuda"), "train.device")
         _one_of(self.recompute, ("none", "selective", "full"), "train.recompute")
         _check(self.gpu_memory_gb is None or self.gpu_memory_gb > 0, "train.gpu_memory_gb", "must be > 0 or null")
         _check(self.nproc_per_node >= 1, "train.nproc_per_node", "must be >= 1")
         _check(self.global_batch_size % (self.micro_batch_size * self.nproc_per_node) == 0,
-               "train.global_batch_size", "must be a multiple of train.micro_batch_size x train.nproc_per_node")
+               "train.global_batch_size", _batch_hint(self.global_batch_size, self.micro_batch_size, self.nproc_per_node))
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """The GPU model presets compose through Hydra's schema and describe the published architectures
 (checked through their parameter counts)."""
 
+from pathlib import Path
+
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
@@ -31,3 +33,22 @@ def test_preset(preset, billions):
     if m.vocab_size is None:
         m.vocab_size = 4096
     assert parameters(m) / 1e9 == pytest.approx(billions, rel=0.02)
+
+
+GPU_PRESETS = {"llama3-8b": 8, "mistral-7b": 8, "qwen2.5-1.5b": 1, "tinyllama-1.1b": 1}  # the GPUs each names
+
+
+@pytest.mark.parametrize("preset,gpus", GPU_PRESETS.items())
+def test_doctor_plans_every_gpu_preset_to_fit_80gb(cpt, preset, gpus):
+    """Out of the box, on the GPU count its comment names, each preset validates and its plan fits 80 GB."""
+    import re
+
+    from pipeline.compose import conf_dir
+
+    comment = (Path(conf_dir()) / "model" / f"{preset}.yaml").read_text()
+    named = f"cpt doctor model={preset}" + (f" train.nproc_per_node={gpus}" if gpus > 1 else "")
+    assert named in comment
+    r = cpt("doctor", f"model={preset}", f"train.nproc_per_node={gpus}", "train.gpu_memory_gb=80")
+    fit = re.search(r"\[ok  \] memory fit: ([\d.]+) of 80 GiB", r.stdout)
+    assert fit and float(fit.group(1)) <= 80, r.stdout[-2000:] + r.stderr[-2000:]
+    assert f"bf16, {gpus} rank(s)" in r.stdout
