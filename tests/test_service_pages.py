@@ -367,3 +367,17 @@ def test_the_pages_load_nothing_from_outside_the_server():
         text = f.read_text()
         urls = re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text)
         assert not [u for u in urls if not u.endswith("//www.w3.org")], (f, urls)  # the SVG namespace: a name, no load
+
+
+def test_submit_page_offers_the_experiments(site):
+    server, tokens, browser, _ = site
+    w = Watched(browser, server)
+    sign_in(w, tokens["alice"], "/submit")
+    names = [a.text_content() for a in w.page.query_selector_all("#experiments a")]
+    assert {"continue_hf_on_crawl", "continue_hf_on_slurm", "ablate_one_filter"} <= set(names)
+    w.page.click("#experiments a:text-is('ablate_one_filter')")
+    w.page.wait_for_url("**/submit?experiment=ablate_one_filter")
+    assert w.page.input_value("#command") == "ablate"
+    assert w.page.input_value("#overrides").strip() == "+experiment=ablate_one_filter"
+    w.page.goto(f"{server.url}/submit?experiment=../../config")  # only a listed name is taken
+    assert w.page.input_value("#overrides") == "" and w.page.input_value("#command") == "run"

@@ -224,10 +224,17 @@ def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions
         return command.strip(), overrides[:200], config
 
     @app.get("/submit", response_class=HTMLResponse, include_in_schema=False)
-    def submit_page(request: Request):
+    def submit_page(request: Request, experiment: Optional[str] = None):
         page_user(request)
-        return render(request, "submit.html", commands=JOB_COMMANDS, form={"command": "run", "config": "", "overrides": ""},
-                      error=None, plan=None)
+        from pipeline.compose import conf_dir
+
+        choices = views.experiment_choices(Path(conf_dir()) / "experiment")
+        form = {"command": "run", "config": "", "overrides": ""}
+        chosen = next((c for c in choices if c["name"] == experiment), None)  # only a listed name is used
+        if chosen:  # the server's own file, selected by override: the user adds their paths below it
+            form = {"command": chosen["command"], "config": "", "overrides": f"+experiment={chosen['name']}\n"}
+        return render(request, "submit.html", commands=JOB_COMMANDS, form=form, error=None, plan=None,
+                      experiments=choices, chosen=chosen)
 
     @app.post("/submit/validate", include_in_schema=False)
     async def submit_validate(request: Request):

@@ -300,3 +300,16 @@ def evaluated(workdir: str | Path, jobs: list[dict]) -> dict:
                "forgetting": v.forgetting.mean, "forgetting_std": v.forgetting.std, "seeds": v.adaptation.n}
               for v in variants]
     return {"table": table_rows(variants, records[0].label), "points": points, "runs": len(records)}
+
+
+def experiment_choices(folder: Path) -> list[dict]:
+    """The experiment files a user can start from on the submit page: ``name``, the ``command`` that runs it
+    (``ablate`` for an ablation) and the first line of its comment, without the journey number."""
+    out = []
+    for f in sorted(folder.glob("*.yaml")):
+        lines = [ln[1:].strip() for ln in f.read_text(encoding="utf-8").splitlines()[:6] if ln.startswith("#")]
+        about = next((ln for ln in lines if ln and not ln.startswith("@package")), "")
+        about = about.split(": ", 1)[1] if about.lower().startswith("journey") and ": " in about else about
+        out.append({"name": f.stem, "command": "ablate" if "ablate" in f.stem else "run", "about": about})
+    return out
+
