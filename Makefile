@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (each creates the venv if missing):
-#   make demo   set up, then run the main job on the embedded default sample (CPU)
+#   make demo   set up, then run the main job on the embedded default sample (CPU), and beside it the same
+#               run without replay
 #   make test   set up, then run the tests
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,8 +21,13 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
+# The main job, then the same run without replay (the stage cache reuses everything up to the mix) and the
+# two side by side: what replay bought, in forgetting.
 demo: setup
-	$(VENV)/bin/cpt run
+	@bash -c 'set -euo pipefail; \
+	  a=$$($(VENV)/bin/cpt run | tee /dev/stderr | sed -n "s/^report: //p" | tail -1); \
+	  b=$$($(VENV)/bin/cpt run mix.replay_fraction=0 | tee /dev/stderr | sed -n "s/^report: //p" | tail -1); \
+	  $(VENV)/bin/cpt compare "$$(dirname "$$a")" "$$(dirname "$$b")"'
 
 test: setup
 	bash .ci/browser/install_chromium.sh
