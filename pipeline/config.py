@@ -470,10 +470,9 @@ def _batch_hint(gbs: int, mbs: int, nproc: int) -> str:
     """Why a global batch does not split into micro-batches on every rank, and the nearest values that do."""
     step = mbs * nproc
     lower, upper = gbs // step * step, (gbs // step + 1) * step
+    use = f"{lower} or {upper}" if lower else f"{upper}"
     hint = (f"{gbs} is not a multiple of train.micro_batch_size ({mbs}) x train.nproc_per_node ({nproc}) = {step}; "
-            f"use train.global_batch_size={lower} or {upper}" if lower else
-            f"{gbs} is not a multiple of train.micro_batch_size ({mbs}) x train.nproc_per_node ({nproc}) = {step}; "
-            f"use train.global_batch_size={upper}")
+            f"use train.global_batch_size={use}")
     if gbs % nproc == 0:
         per_rank = gbs // nproc
         hint += f", or train.micro_batch_size={max(d for d in range(1, mbs + 1) if per_rank % d == 0)}"

@@ -52,3 +52,15 @@ def test_doctor_plans_every_gpu_preset_to_fit_80gb(cpt, preset, gpus):
     fit = re.search(r"\[ok  \] memory fit: ([\d.]+) of 80 GiB", r.stdout)
     assert fit and float(fit.group(1)) <= 80, r.stdout[-2000:] + r.stderr[-2000:]
     assert f"bf16, {gpus} rank(s)" in r.stdout
+
+
+def test_a_batch_that_does_not_divide_is_explained_with_the_nearest_values():
+    from pipeline.config import TrainConfig
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"64 is not a multiple of train.micro_batch_size \(3\) x "
+                                          r"train.nproc_per_node \(8\) = 24; use train.global_batch_size=48 or 72, "
+                                          r"or train.micro_batch_size=2"):
+        TrainConfig(micro_batch_size=3, global_batch_size=64, nproc_per_node=8)
+    with pytest.raises(ConfigError, match=r"use train.global_batch_size=8$"):
+        TrainConfig(micro_batch_size=1, global_batch_size=4, nproc_per_node=8)

@@ -183,6 +183,7 @@ class PatientSandbox(ExtractorSandbox):
         self.startup_timeout = max(startup_timeout, timeout)
         self.wall_limit = wall_cap(timeout) if wall_limit is None else wall_limit
         self.cpu_clock: ChildCpuClock | None = None
+        self._timed: PageTimer | None = None
 
     def _ensure_process(self, extract_fn):
         per_document, self.timeout = self.timeout, self.startup_timeout
@@ -200,7 +201,7 @@ class PatientSandbox(ExtractorSandbox):
     def process_document(self, text, extract_fn):
         """``extract_fn(text)`` in the sandbox; ``TimeoutError`` once it has used more than ``timeout`` CPU
         seconds (or :attr:`wall_limit` wall seconds: :class:`ExtractionStalled`), ``EOFError`` if it died."""
-        if getattr(self, "_timed", None) is None or self._timed.fn != extract_fn:
+        if self._timed is None or self._timed.fn != extract_fn:
             self._timed = PageTimer(extract_fn)
         self._ensure_process(self._timed)
         budget, clock, conn = self.timeout, self.cpu_clock, self.parent_conn

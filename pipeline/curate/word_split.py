@@ -252,9 +252,6 @@ class WordSplitter:
         specials = self._specials
         if c in specials:
             return None
-        if self._letters_one_token and c.isalpha():
-            # no affix can match (proved at setup), token_match / url_match keep a chunk whole: one token
-            return None if (c,) in self._patterns else [c]
         token_match, prefix_search, suffix_search = self._token_match, self._prefix_search, self._suffix_search
         cache = self._cache
         prefixes: list[str] = []
@@ -359,7 +356,8 @@ class WordSplitter:
         stats = self.cache_stats
         stats["misses"] += len(missing)
         by_spacy = []
-        # chunks of letters (most new chunks of real text): one token, inline (see _py_tokens)
+        # chunks of letters (most new chunks of real text): one token, as no affix can match (proved at setup)
+        # and token_match / url_match keep a chunk whole; stored inline (the pure case of _store)
         letters = self._letters_one_token
         specials, patterns, memo = self._specials, self._patterns, self._punct_memo
         rights, lefts = self._rights, self._lefts
