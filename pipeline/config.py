@@ -35,11 +35,16 @@ class SampleConfig:
     seed: int = 1234
     web_pages: int = 480  # WARC response records in the synthetic crawl
     original_docs: int = 1200  # documents in the original-pretraining corpus (replay source)
+    # Share of the original corpus written about the crawl's topic (planetary science), as a real base
+    # model's web-scale pretraining data holds some of any domain: the base then starts from a
+    # loss on the new domain a real model would have, rather than from zero knowledge of its words.
+    general_share: float = 0.1
     dump: str = "CC-SYNTH-2026-47"
 
     def __post_init__(self):
         _check(self.web_pages >= 10, "sample.web_pages", "must be >= 10")
         _check(self.original_docs >= 20, "sample.original_docs", "must be >= 20")
+        _check(0.0 <= self.general_share <= 0.5, "sample.general_share", "must be in [0, 0.5]")
 
 
 # ----------------------------------------------------------------------------- curate

@@ -10,6 +10,7 @@ import pytest
         ("recipe.filters.gopher_quality.nope=3", "unknown config key 'recipe.filters.gopher_quality.nope'"),
         ("train.train_iters=abc", "invalid value for 'train.train_iters'"),
         ("mix.replay_fraction=1.5", "invalid value for 'mix.replay_fraction'"),
+        ("sample.general_share=0.9", "invalid value for 'sample.general_share'"),
         ("recipe.filters.language.threshold=2", "invalid value for 'recipe.filters.language.threshold'"),
         ("model=huge", "unknown option 'huge' for config group 'model'"),
         ("train.nproc_per_node=3", "invalid value for 'train.global_batch_size'"),

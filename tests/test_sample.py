@@ -104,11 +104,28 @@ def test_original_corpus(small):
     with gzip.open(out / stats["original"], "rt", encoding="utf-8") as f:
         docs = [json.loads(line) for line in f]
     assert len(docs) == 40 and len({d["id"] for d in docs}) == 40
-    for d in docs:
-        assert d["source"] == "original"
+    domestic = [d for d in docs if d["source"] == "original"]
+    general = [d for d in docs if d["source"] == "general"]
+    assert len(general) == 4 and len(domestic) == 36  # general_share 0.1 by default
+    for d in domestic:
         assert 180 <= len(d["text"].split()) <= 600
         assert d["text"].count("\n\n") >= 1
-    assert not any("spacecraft" in d["text"] for d in docs)  # another domain than the crawl
+    assert not any("spacecraft" in d["text"] for d in domestic)  # another domain than the crawl
+    assert sum("spacecraft" in d["text"] or "mission" in d["text"] for d in general) >= 3  # the crawl's topic
+    assert [d["text"] for d in general] != [d["text"] for d in docs[:4]]  # spread, not a block
+
+
+def test_general_share_changes_only_the_general_documents(small):
+    """The crawl and the domestic documents do not depend on the share (the general ones have their own
+    random stream), so the default tokenizer, trained with share 0, still matches its corpus."""
+    out, stats = small
+    none = build_sample(**SMALL, general_share=0.0)
+    some = build_sample(**SMALL)
+    assert [p.html for p in none.pages] == [p.html for p in some.pages]
+    domestic = [d["text"] for d in some.original if d["source"] == "original"]
+    assert domestic == [d["text"] for d in none.original][:len(domestic)]
+    assert [d["source"] for d in none.original] == ["original"] * 40
+    assert len([d for d in build_sample(**SMALL, general_share=0.5).original if d["source"] == "general"]) == 20
 
 
 def test_generation_speed(tmp_path):

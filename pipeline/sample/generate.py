@@ -9,11 +9,16 @@
   the page a duplicate was copied from (``null`` otherwise) and ``jaccard5`` is the 5-gram Jaccard
   similarity of a near-duplicate's paragraphs with its source's;
 * ``original/original.jsonl.gz``: the "original pretraining" corpus, ``{"id", "text", "source"}`` lines of
-  clean English prose about cooking, gardening and everyday history (a different domain from the crawl).
+  clean English prose, mostly about cooking, gardening and everyday history (``source: original``, a
+  different domain from the crawl), with a ``general_share`` of articles on the crawl's own topic
+  (``source: general``, drawn apart from the crawl), as a real base model's web-scale data holds some of
+  every domain.
 
 The web pages are planetary-science articles plus the usual junk a crawl holds (boilerplate, spam,
 other languages, exact and near duplicates, pages on block-listed URLs, tiny pages); see ``KIND_SHARES``.
-Everything is drawn from one ``random.Random(seed)``: the same arguments give byte-identical files.
+Everything but the general articles is drawn from one ``random.Random(seed)`` (those from their own
+stream, so that the crawl and the other documents do not depend on the share): the same arguments give
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ DUPLICATE_KINDS = ("exact_duplicate", "near_duplicate")
 WARC_DIR = "crawl"
 TRUTH_FILE = "truth.jsonl"
 ORIGINAL_REL = "original/original.jsonl.gz"
+GENERAL_SHARE = 0.1  # the default share of the original corpus on the crawl's topic (SampleConfig.general_share)
 NEAR_DUP_MAX_JACCARD = 0.93
 PLANTED_ITEMS = (3, 41, 77)  # sample_domain items quoted in crawl pages: decontamination must remove them
 
@@ -424,9 +430,26 @@ def _page_order(rng: random.Random, counts: dict[str, int]) -> list[str]:
     return order
 
 
+def _original_corpus(rng: random.Random, seed: int, n_docs: int, general_share: float) -> list[dict]:
+    """``n_docs`` documents: the domestic ones from ``rng`` (the first k are the same for any share), the
+    general ones (``round(share x n_docs)``) from their own stream, at positions that stream draws."""
+    n_general = round(general_share * n_docs)
+    domestic = [(_original_doc(rng), "original") for _ in range(n_docs - n_general)]
+    grng = random.Random(f"general-{seed}")
+    general = []
+    for _ in range(n_general):
+        title, paragraphs, _author, _published = english_article(grng)
+        general.append(("\n\n".join([title] + paragraphs), "general"))
+    at = set(grng.sample(range(n_docs), n_general))
+    docs, d, g = [], iter(domestic), iter(general)
+    for i in range(n_docs):
+        docs.append(next(g) if i in at else next(d))
+    return [{"id": f"original-{i:06d}", "text": text, "source": source} for i, (text, source) in enumerate(docs)]
+
+
 def build_sample(
     seed: int = 1234, web_pages: int = 480, original_docs: int = 1200, dump: str = "CC-SYNTH-2026-47",
-    planted: dict[str, str] | None = None,
+    planted: dict[str, str] | None = None, general_share: float = GENERAL_SHARE,
 ) -> Sample:
     """``planted``: ``{"<task>:<index>": text}``, each added as a last paragraph to an article no
     duplicate copies (so decontamination has something real to find)."""
@@ -492,10 +515,7 @@ def build_sample(
         page.warc_date = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
         pages.append(page)
 
-    original = [
-        {"id": f"original-{i:06d}", "text": _original_doc(rng), "source": "original"} for i in range(original_docs)
-    ]
-    return Sample(pages=pages, original=original, dump=dump)
+    return Sample(pages=pages, original=_original_corpus(rng, seed, original_docs, general_share), dump=dump)
 
 
 def plant(pages: list[Page], planted: dict[str, str], rng: random.Random) -> None:
@@ -584,6 +604,7 @@ def generate_sample(
     original_docs: int = 1200,
     dump: str = "CC-SYNTH-2026-47",
     shards: int = 2,
+    general_share: float = GENERAL_SHARE,
 ) -> dict:
     """Writes out_dir/crawl/<dump>-<shard>.warc.gz (``shards`` files, contiguous slices of the pages, so
     curation can run one task per file) and out_dir/original/original.jsonl.gz; returns stats dict
@@ -594,7 +615,8 @@ def generate_sample(
     relative path under "truth". Deterministic: same arguments -> byte-identical files.
     """
     out_dir = pathlib.Path(out_dir)
-    sample = build_sample(seed=seed, web_pages=web_pages, original_docs=original_docs, dump=dump)
+    sample = build_sample(seed=seed, web_pages=web_pages, original_docs=original_docs, dump=dump,
+                          general_share=general_share)
     crawl = [p.title + "\n" + "\n".join(p.paragraphs) for p in sample.pages]
     items = generate_tasks(out_dir, seed, crawl_texts=crawl)["sample_domain"]
     plant(sample.pages, {f"sample_domain:{i}": planted_text(items[i]) for i in PLANTED_ITEMS},
@@ -634,9 +656,10 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - convenien
     ap.add_argument("--web-pages", type=int, default=480)
     ap.add_argument("--original-docs", type=int, default=1200)
     ap.add_argument("--dump", default="CC-SYNTH-2026-47")
+    ap.add_argument("--general-share", type=float, default=GENERAL_SHARE)
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
-    stats = generate_sample(a.out_dir, a.seed, a.web_pages, a.original_docs, a.dump)
+    stats = generate_sample(a.out_dir, a.seed, a.web_pages, a.original_docs, a.dump, general_share=a.general_share)
     print(json.dumps(stats, indent=2))
     print(f"generated in {time.perf_counter() - t0:.2f}s")
 

@@ -10,12 +10,13 @@ if TYPE_CHECKING:  # annotations only: the values are in the fingerprint, the sc
     from pipeline.config import SampleConfig
 
 
-@output_version(2)
+@output_version(3)
 def run(ctx: StageContext) -> dict:
     from pipeline.sample.generate import generate_sample
 
     cfg: SampleConfig = ctx.config.sample
     stats = generate_sample(ctx.out_dir, seed=cfg.seed, web_pages=cfg.web_pages,
-                            original_docs=cfg.original_docs, dump=cfg.dump)
+                            original_docs=cfg.original_docs, general_share=cfg.general_share,
+                            dump=cfg.dump)
     ctx.log(f"{stats['web_pages']} web pages, {stats['original_docs']} original documents")
     return stats

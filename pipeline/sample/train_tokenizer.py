@@ -3,8 +3,9 @@
     python -m pipeline.sample.train_tokenizer            # rewrites cpt-sample-bpe.json, prints its sha256
 
 It is trained on the synthetic sample (seed 1234, default size): the text of the generated ``article``
-pages (taken from the generator, not from an HTML extractor) plus the whole original corpus, so it suits
-both the crawl domain and the replay domain. Training is deterministic: rerunning gives the same bytes.
+pages (taken from the generator, not from an HTML extractor) plus the original corpus as it was before
+it held general articles (``general_share=0``, which keeps the asset's bytes), so it suits both the
+crawl domain and the replay domain. Training is deterministic: rerunning gives the same bytes.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> Tokenizer:
 
 
 def sample_training_texts(seed: int = SAMPLE_SEED) -> list[str]:
-    """Article texts + original corpus of the synthetic sample (generated in a temp dir)."""
+    """Article texts + original corpus of the synthetic sample (generated in a temp dir, no general share)."""
     from pipeline.sample.generate import build_sample, generate_sample
 
     with tempfile.TemporaryDirectory(prefix="cpt-tok-") as tmp:
-        stats = generate_sample(pathlib.Path(tmp), seed=seed)
+        stats = generate_sample(pathlib.Path(tmp), seed=seed, general_share=0.0)
         with gzip.open(pathlib.Path(tmp) / stats["original"], "rt", encoding="utf-8") as f:
             original = [json.loads(line)["text"] for line in f]
     articles = list(build_sample(seed=seed).article_texts())
