@@ -156,7 +156,8 @@ def test_same_checkpoint_before_and_after_changes_nothing(model, tmp_path):
 
 SHIPPED_ROWS = {
     "hellaswag": {"ctx_a": "A man sits on a roof.", "ctx_b": "he", "activity_label": "Roofing",
-                  "endings": ["eats [step] lunch.", "rips tiles off.", "sings.", "pulls up the shingles."], "label": "3"},
+                  "endings": [" eats [step] lunch.", "rips tiles off [title] now", "sings.", "pulls up the shingles."],
+                  "label": "3"},
     "arc_easy": {"question": "Which is a gas?", "choices": {"text": ["ice", "steam", "rock"], "label": ["A", "B", "C"]},
                  "answerKey": "B"},
     "arc_challenge": {"question": "Which is hot?", "choices": {"text": ["sun", "ice"], "label": ["1", "2"]},
@@ -179,6 +180,12 @@ def test_shipped_tasks_build_from_local_files(tmp_path, model):
                      "winogrande": "The cup did not fit in the box because the cup was too big.",
                      "piqa": "twist the lid", "sciq": "carbon dioxide"}
     assert task_items("hellaswag", tasks["hellaswag"])[0].query == "A man sits on a roof. he"
+    from lm_eval.tasks.hellaswag.utils import preprocess  # lm-eval's own cleaning of HellaSwag's text
+
+    hs, row = tasks["hellaswag"], SHIPPED_ROWS["hellaswag"]
+    doc = next(iter(hs.eval_docs))
+    assert hs.doc_to_choice(doc) == [preprocess(e) for e in row["endings"]] and "eats lunch." in hs.doc_to_choice(doc)
+    assert hs.doc_to_text(doc) == preprocess(f"{row['activity_label']}: {row['ctx_a']} {row['ctx_b'].capitalize()}")
     with CheckpointScorer(model[1]) as scorer:
         out = score_tasks(CheckpointLM(scorer, str(TOKENIZER), EOS, progress=False), tasks)
     assert set(out) == set(SHIPPED_ROWS) and all(o["n"] == 1 for o in out.values())
@@ -202,6 +209,9 @@ def _yaml(tmp_path: Path, body: str) -> str:
     ("doc_to_text: \"{{ cycler.__init__.__globals__ }}\"\n", "attribute '__"),
     ("doc_to_text: \"{{ q | attr('__class__') }}\"\n", "filter 'attr'"),
     ("doc_to_text: \"{{ lipsum() }}\"\n", "a call"),
+    ("doc_to_choice: \"{{ c | map(attribute='__class__') | list }}\"\n", "map other than"),
+    ("doc_to_choice: \"{{ c | map('attr', '__class__') | list }}\"\n", "filter 'attr'"),
+    ("doc_to_choice: \"{{ c | map(q) | list }}\"\n", "map other than"),
     ("doc_to_text: \"{% include 'x' %}\"\n", "include"),
     ("process_docs: x\n", "keys not accepted in a task file: process_docs"),
     ("include: other.yaml\n", "keys not accepted in a task file: include"),

@@ -271,9 +271,14 @@ def test_sign_out_and_be_refused(site):
     w = Watched(browser, server)
     sign_in(w, tokens["alice"])
     assert STATE["job"] in w.page.text_content("#job-rows")
+    session = next(c["value"] for c in w.context.cookies() if c["name"] == "cpt_session")
+    assert session.startswith("cpts_") and tokens["alice"] not in session  # not the API token
     w.page.click("#signout")
     w.page.wait_for_url(server.url + "/signin")
     assert not [c for c in w.context.cookies() if c["name"] == "cpt_session"]
+    SESSIONS["copy"] = session  # a copy of the cookie, kept past the sign-out, is refused too
+    assert raw(server, "GET", "/", as_user="copy")[0] == 303
+    assert raw(server, "GET", f"/api/v1/jobs/{STATE['job']}", as_user="copy")[0] == 401
     w.page.goto(f"{server.url}/jobs/{STATE['job']}")
     assert w.page.url.startswith(server.url + "/signin?next=")
     status = w.page.evaluate(f"fetch('/api/v1/jobs/{STATE['job']}').then(r => r.status)")
@@ -283,9 +288,10 @@ def test_sign_out_and_be_refused(site):
 
 
 # ------------------------------------------------------------------ the same server, without a browser
-def raw(server, method: str, path: str, *, cookie: str = "", headers: dict | None = None, body: bytes | None = None):
-    req = urllib.request.Request(server.url + path, data=body, method=method,
-                                 headers={**({"Cookie": f"cpt_session={cookie}"} if cookie else {}), **(headers or {})})
+def raw(server, method: str, path: str, *, as_user: str = "", headers: dict | None = None, body: bytes | None = None):
+    """One request; ``as_user``: an API token, sent as the session cookie a sign-in with it gives."""
+    cookie = {"Cookie": f"cpt_session={session_cookie(server, as_user)}"} if as_user else {}
+    req = urllib.request.Request(server.url + path, data=body, method=method, headers={**cookie, **(headers or {})})
     opener = urllib.request.build_opener(NoRedirect)
     try:
         with opener.open(req, timeout=60) as resp:
@@ -300,54 +306,67 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SESSIONS: dict[str, str] = {}  # API token -> the session cookie its sign-in gave
+
+
+def session_cookie(server, token: str) -> str:
+    """Sign in as the page's form does (with its CSRF field); the cookie's value is a session id."""
+    if token not in SESSIONS:
+        csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', raw(server, "GET", "/signin")[2]).group(1)
+        body = urllib.parse.urlencode({"csrf": csrf, "token": token, "next": "/"}).encode()
+        status, headers, _ = raw(server, "POST", "/signin", headers=FORM, body=body)
+        assert status == 303, status
+        SESSIONS[token] = re.search(r"cpt_session=([^;]+)", headers["set-cookie"]).group(1)
+        assert SESSIONS[token].startswith("cpts_") and token not in headers["set-cookie"]
+    return SESSIONS[token]
 
 
 def test_unsafe_requests_need_the_csrf_token_and_the_same_origin(site):
     server, tokens, _, _ = site
     alice, job_id = tokens["alice"], STATE["job"]
-    page = raw(server, "GET", f"/jobs/{job_id}", cookie=alice)[2]
+    page = raw(server, "GET", f"/jobs/{job_id}", as_user=alice)[2]
     csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page).group(1)
     # a form post without the token, with another session's token, or from another site: refused
-    assert raw(server, "POST", f"/jobs/{job_id}/retry", cookie=alice, headers=FORM, body=b"")[0] == 403
-    bob_page = raw(server, "GET", "/", cookie=tokens["bob"])[2]
+    assert raw(server, "POST", f"/jobs/{job_id}/retry", as_user=alice, headers=FORM, body=b"")[0] == 403
+    bob_page = raw(server, "GET", "/", as_user=tokens["bob"])[2]
     bob_csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', bob_page).group(1)
     assert bob_csrf != csrf
-    assert raw(server, "POST", f"/jobs/{job_id}/retry", cookie=alice, headers=FORM, body=f"csrf={bob_csrf}".encode())[0] == 403
+    assert raw(server, "POST", f"/jobs/{job_id}/retry", as_user=alice, headers=FORM, body=f"csrf={bob_csrf}".encode())[0] == 403
     evil = {**FORM, "Origin": "http://evil.example"}
-    assert raw(server, "POST", f"/jobs/{job_id}/retry", cookie=alice, headers=evil, body=f"csrf={csrf}".encode())[0] == 403
-    assert raw(server, "POST", f"/jobs/{job_id}/retry", cookie=alice,
+    assert raw(server, "POST", f"/jobs/{job_id}/retry", as_user=alice, headers=evil, body=f"csrf={csrf}".encode())[0] == 403
+    assert raw(server, "POST", f"/jobs/{job_id}/retry", as_user=alice,
                headers={**FORM, "Sec-Fetch-Site": "cross-site"}, body=f"csrf={csrf}".encode())[0] == 403
     # the JSON API with the cookie alone needs the header; with a bearer token it does not
-    assert raw(server, "POST", f"/api/v1/jobs/{job_id}/retry", cookie=alice)[0] == 403
-    status, _, _ = raw(server, "POST", f"/api/v1/jobs/{job_id}/retry", cookie=alice, headers={"X-CSRF-Token": csrf})
+    assert raw(server, "POST", f"/api/v1/jobs/{job_id}/retry", as_user=alice)[0] == 403
+    status, _, _ = raw(server, "POST", f"/api/v1/jobs/{job_id}/retry", as_user=alice, headers={"X-CSRF-Token": csrf})
     assert status == 201
     assert request(server, "GET", f"/jobs/{job_id}", token=alice)[0] == 200
     # the right token from the same origin goes through
-    status, headers, _ = raw(server, "POST", f"/jobs/{job_id}/retry", cookie=alice,
+    status, headers, _ = raw(server, "POST", f"/jobs/{job_id}/retry", as_user=alice,
                              headers={**FORM, "Origin": server.url}, body=f"csrf={csrf}".encode())
     assert status == 303 and re.fullmatch(r"/jobs/[0-9a-f]{16}", headers["location"])
 
 
 def test_pages_send_a_strict_content_security_policy_and_escape_what_users_wrote(site):
     server, tokens, _, _ = site
-    status, headers, _ = raw(server, "GET", "/", cookie=tokens["alice"])
+    status, headers, _ = raw(server, "GET", "/", as_user=tokens["alice"])
     csp = headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp.split("style-src")[0]
     assert headers["x-content-type-options"] == "nosniff"
     hostile = "# </pre><script>window.pwned = 1</script><img src=x onerror=alert(1)>\nmix:\n  replay_fraction: 0.05\n"
     job_id = submit(server, "run", ["sample.web_pages=40"], tokens["alice"], config=hostile)
     request(server, "POST", f"/jobs/{job_id}/cancel", token=tokens["alice"])
-    page = raw(server, "GET", f"/jobs/{job_id}", cookie=tokens["alice"])[2]
+    page = raw(server, "GET", f"/jobs/{job_id}", as_user=tokens["alice"])[2]
     assert "<script>window.pwned" not in page and "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in page
     assert "<img src=x" not in page
-    status, _, body = raw(server, "GET", "/jobs/%3Cscript%3Ealert(1)%3C%2Fscript%3E", cookie=tokens["alice"],
+    status, _, body = raw(server, "GET", "/jobs/%3Cscript%3Ealert(1)%3C%2Fscript%3E", as_user=tokens["alice"],
                           headers={"Accept": "text/html"})
     assert status == 404 and "<script>alert" not in body
     # odd bodies are refused in one line, not a server error
     assert raw(server, "POST", "/signin", headers=FORM, body=b"&".join(b"a=%d" % i for i in range(500)))[0] == 413
-    csrf_alice = re.search(r'name="csrf-token" content="([0-9a-f]+)"', raw(server, "GET", "/", cookie=tokens["alice"])[2]).group(1)
+    csrf_alice = re.search(r'name="csrf-token" content="([0-9a-f]+)"', raw(server, "GET", "/", as_user=tokens["alice"])[2]).group(1)
     for body in (b"[" * 100_000 + b"]" * 100_000, b"not json", b"[1, 2]"):
-        status, _, text = raw(server, "POST", "/submit/validate", cookie=tokens["alice"], body=body,
+        status, _, text = raw(server, "POST", "/submit/validate", as_user=tokens["alice"], body=body,
                               headers={"Content-Type": "application/json", "X-CSRF-Token": csrf_alice})
         assert status == 422 and "JSON object" in text, (status, text[:200])
     # sign-in sends nobody off the site, whatever ``next`` says
@@ -358,6 +377,7 @@ def test_pages_send_a_strict_content_security_policy_and_escape_what_users_wrote
         assert status == 303 and headers["location"] == "/", (target, headers.get("location"))
         cookie = headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict"), cookie
+        assert "Max-Age=43200" in cookie and tokens["alice"] not in cookie, cookie
 
 
 def test_the_pages_load_nothing_from_outside_the_server():

@@ -46,7 +46,7 @@ def test_migrations_create_the_schema_the_code_uses_and_an_upgrade_keeps_the_job
     migrate(engine)  # a restart (or an upgrade with nothing new) keeps every job
     assert queue.get(engine, job_id)["state"] == "queued"
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar_one() == "0002"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar_one() == "0003"
 
 
 def test_an_upgrade_from_the_first_schema_keeps_the_jobs_and_adds_the_list_index(tmp_path):

@@ -14,7 +14,7 @@ from typing import Optional
 import sqlalchemy as sa
 
 from pipeline.errors import ConfigError
-from pipeline.service.db import read, tokens, write
+from pipeline.service.db import read, tokens, web_sessions, write
 
 PREFIX = "cpt_"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -46,9 +46,14 @@ def create(engine: sa.Engine, name: str, admin: bool = False) -> str:
 
 
 def revoke(engine: sa.Engine, name: str) -> bool:
+    """Revoke the live token of ``name`` and end its page sessions."""
     with write(engine) as conn:
-        return conn.execute(tokens.update().where(tokens.c.name == name, tokens.c.revoked_at.is_(None))
-                            .values(revoked_at=time.time())).rowcount == 1
+        live = conn.execute(sa.select(tokens.c.digest).where(tokens.c.name == name, tokens.c.revoked_at.is_(None))).first()
+        if live is None:
+            return False
+        conn.execute(tokens.update().where(tokens.c.name == name).values(revoked_at=time.time()))
+        conn.execute(web_sessions.delete().where(web_sessions.c.token_digest == live.digest))
+        return True
 
 
 def listing(engine: sa.Engine) -> list[dict]:

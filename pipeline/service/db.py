@@ -66,6 +66,14 @@ tokens = sa.Table(
     sa.Column("revoked_at", sa.Float),
 )
 
+web_sessions = sa.Table(  # the pages' sign-ins: the cookie holds a session id, never the API token
+    "web_sessions", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),  # sha256 of the session id
+    sa.Column("token_digest", sa.String(64), nullable=False, index=True),  # the token that signed in
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
 workers = sa.Table(
     "workers", metadata,
     sa.Column("id", sa.String(128), primary_key=True),

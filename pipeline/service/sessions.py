@@ -1,9 +1,11 @@
 """Who a request is, for the API and the pages alike: a bearer token (the CLI, scripts) or the browser's
 session cookie (the pages), plus what a browser needs against cross-site requests.
 
-- The cookie holds the user's token; it is HttpOnly (no script reads it), SameSite=Strict (no other
-  site's page sends it) and Secure over HTTPS. Signing out deletes it; revoking the token
-  (``cpt serve token revoke``) ends every session of it.
+- Signing in with a token opens a session: the cookie holds a random session id (never the API token,
+  so a leaked cookie is not a key to the API), whose digest the database keeps with the token's and an
+  expiry (``SESSION_SECONDS``). The cookie is HttpOnly (no script reads it), SameSite=Strict (no other
+  site's page sends it) and Secure over HTTPS. Signing out ends the session on the server, so a copy of
+  the cookie is refused too; revoking the token (``cpt serve token revoke``) ends every session of it.
 - Every unsafe request the browser makes carries a CSRF token: a form field, or the ``X-CSRF-Token``
   header from the page's scripts. It is an HMAC of who the session is under the server's secret
   (``<workdir>/service.secret``, made once, mode 0600), so it survives a restart and needs no table.
@@ -25,12 +27,44 @@ from fastapi import HTTPException, Request
 from starlette.responses import JSONResponse
 
 from pipeline.service import auth
+from pipeline.service.db import read, tokens, web_sessions, write
 
 COOKIE = "cpt_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SECRET_FILE = "service.secret"
+SESSION_PREFIX = "cpts_"
+SESSION_SECONDS = 12 * 3600  # a sign-in lasts a working day
+
+
+def open_session(engine: sa.Engine, token: str) -> Optional[str]:
+    """A new session id for a valid API token (None for an invalid one); expired sessions are dropped."""
+    if auth.authenticate(engine, f"Bearer {token}") is None:
+        return None
+    session_id, now = SESSION_PREFIX + secrets.token_urlsafe(32), time.time()
+    with write(engine) as conn:
+        conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
+        conn.execute(web_sessions.insert().values(digest=auth.digest(session_id), token_digest=auth.digest(token),
+                                                  created_at=now, expires_at=now + SESSION_SECONDS))
+    return session_id
+
+
+def session_user(engine: sa.Engine, session_id: str) -> Optional[auth.User]:
+    """The user of a live session: not expired, not signed out, and its token not revoked."""
+    if not session_id.startswith(SESSION_PREFIX):
+        return None
+    joined = web_sessions.join(tokens, tokens.c.digest == web_sessions.c.token_digest)
+    with read(engine) as conn:
+        row = conn.execute(sa.select(tokens.c.name, tokens.c.admin).select_from(joined).where(
+            web_sessions.c.digest == auth.digest(session_id), web_sessions.c.expires_at > time.time(),
+            tokens.c.revoked_at.is_(None))).first()
+    return auth.User(row.name, bool(row.admin)) if row else None
+
+
+def close_session(engine: sa.Engine, session_id: str) -> None:
+    with write(engine) as conn:
+        conn.execute(web_sessions.delete().where(web_sessions.c.digest == auth.digest(session_id)))
 
 
 def server_secret(workdir: str | Path) -> bytes:
@@ -67,11 +101,11 @@ class Sessions:
         header = request.headers.get("authorization")
         if header is not None:
             return auth.authenticate(self.engine, header)
-        token = self.cookie_token(request)
-        return auth.authenticate(self.engine, f"Bearer {token}") if token else None
+        session_id = self.cookie_token(request)
+        return session_user(self.engine, session_id) if session_id else None
 
     def identity(self, request: Request) -> str:
-        """What a CSRF token is bound to: the session's token (as its digest), else "anonymous"."""
+        """What a CSRF token is bound to: the session (its id's digest), else "anonymous"."""
         token = self.cookie_token(request) if self.auth_on else None
         return "session:" + auth.digest(token) if token else "anonymous"
 
@@ -94,6 +128,7 @@ class Sessions:
 
 
 def cookie_settings(request: Request) -> dict:
+    """The session cookie's attributes (setting it adds ``max_age=SESSION_SECONDS``)."""
     return {"key": COOKIE, "httponly": True, "samesite": "strict", "secure": request.url.scheme == "https",
             "path": "/"}
 

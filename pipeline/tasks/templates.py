@@ -40,6 +40,8 @@ def _problem(node) -> str | None:
         return f"attribute {node.attr!r}"
     if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_"):
         return f"item {node.arg.value!r}"
+    if isinstance(node, nodes.Filter) and node.name == "map":
+        return _map_problem(node)
     if isinstance(node, nodes.Filter) and node.name not in FILTERS:
         return f"filter {node.name!r}"
     if isinstance(node, nodes.Test) and node.name not in {"defined", "none", "string", "number", "sameas", "eq",
@@ -47,4 +49,17 @@ def _problem(node) -> str | None:
         return f"test {node.name!r}"
     if isinstance(node, nodes.Call) and not (isinstance(node.node, nodes.Getattr) and node.node.attr in METHODS):
         return "a call (only string methods may be called)"
+    return None
+
+
+def _map_problem(node: nodes.Filter) -> str | None:
+    """``map('<filter>', constants...)`` applies an allowed filter to each item (HellaSwag's endings);
+    ``map(attribute=...)`` would read any attribute by name, so it is refused like ``attr``."""
+    first = node.args[0] if node.args else None
+    if node.kwargs or node.dyn_args or node.dyn_kwargs or not isinstance(first, nodes.Const):
+        return "map other than map('<filter>', constant arguments...)"
+    if first.value not in FILTERS:
+        return f"filter {first.value!r}"
+    if not all(isinstance(a, nodes.Const) for a in node.args[1:]):
+        return "map other than map('<filter>', constant arguments...)"
     return None

@@ -25,7 +25,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pipeline.config import CptConfig
 from pipeline.errors import CptError
 from pipeline.service import actions, artifacts, auth, queue
-from pipeline.service.sessions import CSRF_FIELD, CSRF_HEADER, Sessions, cookie_settings
+from pipeline.service.sessions import (CSRF_FIELD, CSRF_HEADER, SESSION_SECONDS, Sessions, close_session,
+                                       cookie_settings, open_session)
 from pipeline.service.submission import JOB_COMMANDS, check_submission
 from pipeline.service.web import views
 from pipeline.service.worker import LOG_FILE, job_dir
@@ -315,16 +316,19 @@ def mount(app: FastAPI, engine: sa.Engine, server: CptConfig, sessions: Sessions
         fields = await form_fields(request)
         sessions.check_csrf(request, one(fields, CSRF_FIELD))
         token, next_path = one(fields, "token").strip(), safe_next(one(fields, "next"))
-        who = await run_in_threadpool(auth.authenticate, engine, f"Bearer {token}") if sessions.auth_on else None
-        if who is None:
+        session_id = await run_in_threadpool(open_session, engine, token) if sessions.auth_on else None
+        if session_id is None:
             return render(request, "signin.html", 401, next=next_path, error="That token is not valid (or was revoked).")
         response = RedirectResponse(next_path, 303)
-        response.set_cookie(value=token, **cookie_settings(request))
+        response.set_cookie(value=session_id, max_age=SESSION_SECONDS, **cookie_settings(request))
         return response
 
     @app.post("/signout", include_in_schema=False)
     async def signout(request: Request):
         await checked_form(request)
+        session_id = sessions.cookie_token(request)
+        if session_id:
+            await run_in_threadpool(close_session, engine, session_id)
         response = RedirectResponse("/signin", 303)
         response.delete_cookie(**{k: v for k, v in cookie_settings(request).items()})
         return response
