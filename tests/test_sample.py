@@ -128,11 +128,22 @@ def test_general_share_changes_only_the_general_documents(small):
     assert len([d for d in build_sample(**SMALL, general_share=0.5).original if d["source"] == "general"]) == 20
 
 
-def test_generation_speed(tmp_path):
+def test_generation_speed_and_the_base_never_reads_a_domain_item(tmp_path):
+    """Full size: the 120 general articles of the original corpus share no 10-word run with a
+    sample_domain item (before the redraw, 21 did), so the base model has not seen the domain task."""
+    from pipeline.sample.tasks import NgramIndex
+
     t0 = time.perf_counter()
     stats = generate_sample(tmp_path)
     assert time.perf_counter() - t0 < 5.0
     assert stats["web_pages"] == 480 and stats["original_docs"] == 1200
+    with gzip.open(tmp_path / stats["original"], "rt", encoding="utf-8") as f:
+        docs = [json.loads(line) for line in f]
+    items = [json.loads(line) for name in ("sample_domain.jsonl", "sample_domain.control.jsonl")
+             for line in (tmp_path / "tasks" / name).read_text().splitlines()]
+    index = NgramIndex(i["query"] + " " + i["choices"][i["gold"]] for i in items)
+    general = [d for d in docs if d["source"] == "general"]
+    assert len(general) == 120 and not [d["id"] for d in general if index.hits(d["text"])]
 
 
 def test_warc_readable_by_datatrove(small):

@@ -38,7 +38,7 @@ from typing import Iterator
 
 from pipeline.sample import vocab_astro, vocab_foreign, vocab_original
 from pipeline.sample.grammar import capitalize_first
-from pipeline.sample.tasks import TASKS_DIR, generate_tasks, planted_text
+from pipeline.sample.tasks import TASKS_DIR, NgramIndex, generate_tasks, planted_text
 from pipeline.sample.sites import (
     BLOCKED_SITES,
     BY,
@@ -430,21 +430,39 @@ def _page_order(rng: random.Random, counts: dict[str, int]) -> list[str]:
     return order
 
 
+def _general_doc(rng: random.Random) -> str:
+    title, paragraphs, _author, _published = english_article(rng)
+    return "\n\n".join([title] + paragraphs)
+
+
 def _original_corpus(rng: random.Random, seed: int, n_docs: int, general_share: float) -> list[dict]:
     """``n_docs`` documents: the domestic ones from ``rng`` (the first k are the same for any share), the
     general ones (``round(share x n_docs)``) from their own stream, at positions that stream draws."""
     n_general = round(general_share * n_docs)
     domestic = [(_original_doc(rng), "original") for _ in range(n_docs - n_general)]
     grng = random.Random(f"general-{seed}")
-    general = []
-    for _ in range(n_general):
-        title, paragraphs, _author, _published = english_article(grng)
-        general.append(("\n\n".join([title] + paragraphs), "general"))
+    general = [(_general_doc(grng), "general") for _ in range(n_general)]
     at = set(grng.sample(range(n_docs), n_general))
     docs, d, g = [], iter(domestic), iter(general)
     for i in range(n_docs):
         docs.append(next(g) if i in at else next(d))
     return [{"id": f"original-{i:06d}", "text": text, "source": source} for i, (text, source) in enumerate(docs)]
+
+
+def _keep_items_unseen(original: list[dict], out_dir: pathlib.Path, seed: int) -> None:
+    """Redraw each general document that shares an ``EXCLUDE_N``-word run with a ``sample_domain`` item
+    (scored or control; question + answer), so the base model never reads the domain task's items."""
+    items = [json.loads(line) for name in ("sample_domain.jsonl", "sample_domain.control.jsonl")
+             for line in (out_dir / TASKS_DIR / name).read_text().splitlines()]
+    index = NgramIndex(i["query"] + " " + i["choices"][i["gold"]] for i in items)
+    rng = random.Random(f"general-redraw-{seed}")
+    for doc in original:
+        tries = 0
+        while doc["source"] == "general" and index.hits(doc["text"]):
+            tries += 1
+            if tries > 100:
+                raise RuntimeError("the sample's general articles keep quoting the domain task's items")
+            doc["text"] = _general_doc(rng)
 
 
 def build_sample(
@@ -621,6 +639,7 @@ def generate_sample(
     items = generate_tasks(out_dir, seed, crawl_texts=crawl)["sample_domain"]
     plant(sample.pages, {f"sample_domain:{i}": planted_text(items[i]) for i in PLANTED_ITEMS},
           random.Random(f"plant-{seed}"))
+    _keep_items_unseen(sample.original, out_dir, seed)
     warc_rels = [f"{WARC_DIR}/{dump}-{i:05d}.warc.gz" for i in range(shards)]
     truth_rel = f"{WARC_DIR}/{TRUTH_FILE}"
     (out_dir / WARC_DIR).mkdir(parents=True, exist_ok=True)
