@@ -115,6 +115,13 @@ def test_original_corpus(small):
     assert [d["text"] for d in general] != [d["text"] for d in docs[:4]]  # spread, not a block
 
 
+def test_a_tiny_sample_keeps_what_it_cannot_redraw_and_counts_it(tmp_path):
+    """Ten crawl pages screen few task items against the grammar's frames, so some general articles
+    cannot avoid an item: the sample is still made, and says how many (the full size has none)."""
+    stats = generate_sample(tmp_path, seed=0, web_pages=10, original_docs=20)
+    assert stats["original_docs"] == 20 and stats["general_quoting_items"] == 2
+
+
 def test_general_share_changes_only_the_general_documents(small):
     """The crawl and the domestic documents do not depend on the share (the general ones have their own
     random stream), so the default tokenizer, trained with share 0, still matches its corpus."""
@@ -144,6 +151,7 @@ def test_generation_speed_and_the_base_never_reads_a_domain_item(tmp_path):
     index = NgramIndex(i["query"] + " " + i["choices"][i["gold"]] for i in items)
     general = [d for d in docs if d["source"] == "general"]
     assert len(general) == 120 and not [d["id"] for d in general if index.hits(d["text"])]
+    assert stats["general_quoting_items"] == 0
 
 
 def test_warc_readable_by_datatrove(small):

@@ -19,4 +19,7 @@ def run(ctx: StageContext) -> dict:
                             original_docs=cfg.original_docs, general_share=cfg.general_share,
                             dump=cfg.dump)
     ctx.log(f"{stats['web_pages']} web pages, {stats['original_docs']} original documents")
+    if stats["general_quoting_items"]:
+        ctx.log(f"{stats['general_quoting_items']} general original document(s) share a 10-word run with a "
+                "sample_domain item (a crawl this small screens few items); the base model reads them")
     return stats
