@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError, sync_playwright
 
 from service_server import SMALL_RUN, Server, job, request, submit, token, wait_state
 
@@ -27,8 +28,6 @@ STATE: dict = {}  # what one test leaves for the next (they run in file order)
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
     workdir = tmp_path_factory.mktemp("pages") / "work"
     tokens = {name: token(workdir, name) for name in ("alice", "bob")}
     server = Server(workdir, "service.auth=on").start()
@@ -80,10 +79,21 @@ def until(page, expression: str, timeout: float) -> None:
     """Poll a JavaScript expression until it is true (``wait_for_function`` evals its predicate in the
     page, which the pages' Content-Security-Policy rightly forbids; ``evaluate`` goes through DevTools)."""
     deadline = time.time() + timeout
-    while not page.evaluate(expression):
+    while not _holds(page, expression):
         if time.time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {expression}")
         page.wait_for_timeout(250)
+
+
+def _holds(page, expression: str) -> bool:
+    """The expression's value, or False while a form's redirect replaces the document (its elements are
+    briefly absent, or the evaluation's context is torn down mid-call)."""
+    try:
+        return bool(page.evaluate(expression))
+    except PlaywrightError as error:
+        if "null" in str(error) or "context was destroyed" in str(error):
+            return False
+        raise
 
 
 def sign_in(w: Watched, token_value: str, path: str = "/") -> None:
@@ -246,7 +256,8 @@ def test_cancel_a_running_job(site):
     until(w.page, "document.querySelector('#p-stage').textContent === 'train' && "
                   "document.querySelector('#p-step').textContent !== '-'", 300)  # a train step logged
     assert points(w.page) >= 1
-    w.page.click("#cancel")
+    with w.page.expect_navigation():
+        w.page.click("#cancel")  # a form post answered by a redirect to this page
     until(w.page, "document.querySelector('#job-state').textContent === 'cancelled'", 120)
     assert job(server, job_id, tokens["alice"])["state"] == "cancelled"
     assert w.page.get_attribute("#stage-graph g[data-stage='train']", "class") != "node st-completed"
