@@ -48,6 +48,7 @@ class Chain:
             log("hf_import", f"model from {cfg.base_model.hf}/config.json ({cfg.model.name}: {cfg.model.num_layers} "
                 f"layers, hidden {cfg.model.hidden_size}, vocab {cfg.model.vocab_size}); tokenizer {cfg.tokenizer.path}")
         self.task_files = task_files(cfg.evaluate.tasks)  # a missing or unsafe task file fails before any stage
+        check_replay_records(cfg.replay)  # and so do replay records without a text field
         self.registry = Registry(cfg.workdir, code_mode=cfg.code_version, package_root=package_root or PACKAGE_DIR)
         self.plan_only = plan_only
         self.executor = executor_for(cfg.cluster)  # where stages run: in no fingerprint, in no stage's closure
@@ -278,6 +279,19 @@ class Chain:
         if self.cfg.export.hf:
             self.export()
         return report
+
+
+def check_replay_records(replay) -> None:
+    """Replay records that cannot give a document (no text field, a JSON array) fail before any stage,
+    not after the new data is curated and tokenized. A single bad file among good ones: the replay stage
+    warns of it and counts its records."""
+    if not replay.paths or replay.format == "megatron":
+        return
+    from pipeline import inputs
+    from pipeline.records import check_record_files
+
+    check_record_files(inputs.expand(replay.paths, replay.format), replay.format, replay.text_key,
+                       "replay.text_key", lambda msg: None)
 
 
 def pretrain_config(cfg: CptConfig) -> StageConfig:

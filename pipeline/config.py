@@ -27,6 +27,10 @@ def _one_of(value: str, allowed: tuple[str, ...], key: str) -> None:
     _check(value in allowed, key, f"{value!r} is not one of {', '.join(allowed)}")
 
 
+def _check_field_name(value: str, key: str) -> None:
+    _check(0 < len(value) <= 128 and value.isprintable(), key, "must be a field name (1 to 128 printable characters)")
+
+
 # ----------------------------------------------------------------------------- sample
 @dataclass
 class SampleConfig:
@@ -59,9 +63,11 @@ class InputConfig:
     format: str = "warc"
     glob: Optional[str] = None  # e.g. "*.warc.gz"; None = every file under a directory
     dump: Optional[str] = None  # dump name recorded on every document; None = from the sample / "unknown"
+    text_key: str = "text"  # jsonl / parquet: the field holding the document's text (e.g. content, raw_content)
 
     def __post_init__(self):
         _one_of(self.format, INPUT_FORMATS, "curate.input.format")
+        _check_field_name(self.text_key, "curate.input.text_key")
 
 
 @dataclass
@@ -306,9 +312,11 @@ class ReplayConfig:
     paths: list[str] = field(default_factory=list)  # files/globs, or dataset prefixes for format=megatron
     format: str = "jsonl"  # jsonl | parquet | megatron (existing .bin/.idx tokenized with the same tokenizer)
     valid_fraction: float = 0.05  # documents held out to measure forgetting
+    text_key: str = "text"  # jsonl / parquet: the field holding the document's text
 
     def __post_init__(self):
         _one_of(self.format, ("jsonl", "parquet", "megatron"), "replay.format")
+        _check_field_name(self.text_key, "replay.text_key")
         _check(0.0 < self.valid_fraction < 0.5, "replay.valid_fraction", "must be in (0, 0.5)")
 
 

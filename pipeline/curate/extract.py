@@ -40,20 +40,20 @@ def check_warc_files(files: list, log) -> None:
         log(f"warning: {f}: {why}; counted in the read funnel, the other files go on")
 
 
-def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int, http_status_keep=(200,)):
-    from datatrove.pipeline.readers import JsonlReader, ParquetReader
-
+def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int, http_status_keep=(200,),
+                text_key: str = "text"):
+    """Every reader counts a record it cannot use under error_<reason>, never loses it silently."""
     from pipeline.curate.readers import AccountedWarcReader
+    from pipeline.records import AccountedJsonlReader, AccountedParquetReader
 
     common = dict(data_folder=str(root), paths_file=str(paths_file), default_metadata={"dump": dump})
-    if fmt == "warc":  # WARC or WET; broken records are counted under error_<reason>, never lost silently
+    if fmt == "warc":  # WARC or WET
         return AccountedWarcReader(**common, max_doc_bytes=max_doc_bytes, http_status_keep=tuple(http_status_keep))
-    if fmt == "jsonl":
-        return JsonlReader(**common)
-    return ParquetReader(**common)
+    reader = AccountedJsonlReader if fmt == "jsonl" else AccountedParquetReader
+    return reader(**common, text_key=text_key, max_record_bytes=max_doc_bytes)
 
 
-@output_version(2)
+@output_version(3)
 def run(ctx: StageContext) -> dict:
     from datatrove.pipeline.writers import ParquetWriter
 
@@ -61,6 +61,10 @@ def run(ctx: StageContext) -> dict:
     files, fmt, dump = resolve_inputs(cfg.input, ctx.inputs.get("sample"))
     if fmt == "warc":
         check_warc_files(files, ctx.log)
+    else:
+        from pipeline.records import check_record_files
+
+        check_record_files(files, fmt, cfg.input.text_key, "curate.input.text_key", ctx.log)
     root = inputs_mod.common_root(files)
     paths_file = ctx.out_dir / "input_files.txt"
     inputs_mod.write_paths_file(files, root, paths_file)
@@ -69,7 +73,7 @@ def run(ctx: StageContext) -> dict:
 
     steps = extract_steps(cfg.url, cfg.extraction, extract=(fmt == "warc"))
     writer = ParquetWriter(output_folder=str(ctx.out_dir / EXTRACTED_TEXT_DIR), output_filename="${rank}.parquet")
-    reader = make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes, cfg.http_status_keep)
+    reader = make_reader(fmt, root, paths_file, dump, cfg.max_doc_bytes, cfg.http_status_keep, cfg.input.text_key)
     pipeline = with_tallies(reader, steps, writer)
     step_stats = ctx.executor.run(Job(pipeline, ctx.out_dir / "logs", tasks, ctx.workers or tasks, "extract"))
     funnel = build_funnel(step_stats, [k for k, _ in steps], dump)

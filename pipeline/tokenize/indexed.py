@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import InputError
+
 
 def prefixes(folder: Path) -> list[Path]:
     """Dataset prefixes (path without .bin/.idx) under ``folder``, sorted."""
@@ -38,7 +40,8 @@ def split(prefix: Path, out_dir: Path, *, valid_fraction: float, seed: int) -> d
     ds = IndexedDataset(str(prefix))
     n = len(ds)
     if n < 2:
-        raise ValueError(f"{prefix}: {n} document(s); need at least 2 to hold out validation data")
+        raise InputError(f"{prefix}: {n} document(s); need at least 2, one to train on and one held out "
+                         "to measure forgetting")
     valid = [held_out(ds[i], valid_fraction=valid_fraction, seed=seed) for i in range(n)]
     if not any(valid):  # tiny corpora: hold out the first document rather than nothing
         valid[0] = True

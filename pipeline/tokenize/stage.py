@@ -51,9 +51,12 @@ def tokenize(executor: Executor, reader, cfg: TokenizerConfig, out_dir: Path, *,
     step_stats = executor.run(Job([reader, step], out_dir / "logs", tasks, tasks, what))
     wall = time.perf_counter() - t0
     docs, tokens = stat(step_stats[0], "documents"), stat(step_stats[1], "tokens")
+    skipped = {k[len("error_"):]: stat(step_stats[0], k) for k in step_stats[0].get("stats", {})
+               if k.startswith("error_") and stat(step_stats[0], k)}
     shards = indexed.prefixes(out_dir / TOKENS_DIR)
     if not shards:
-        raise CptError(f"{what}: no tokens written (0 input documents?)")
+        lost = f" ({', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))} records skipped)" if skipped else ""
+        raise CptError(f"{what}: no tokens written: {docs} documents read{lost}")
     merged_prefix = shards[0]
     if len(shards) > 1:
         merged_prefix = out_dir / "merged"
@@ -61,8 +64,8 @@ def tokenize(executor: Executor, reader, cfg: TokenizerConfig, out_dir: Path, *,
     if indexed.count(merged_prefix)["tokens"] != tokens:
         raise CptError(f"{what}: the dataset holds fewer tokens than the tokenizer wrote ({tokens})")
     tok_time = step_stats[1].get("time_stats", {}).get("total", 0.0) or wall  # tokenizer CPU-seconds
-    return {"tokenizer": info, "documents": docs, "tokens": tokens, "merged": str(merged_prefix.relative_to(out_dir)),
-            "tasks": tasks,
+    return {"tokenizer": info, "documents": docs, **({"skipped": skipped} if skipped else {}), "tokens": tokens,
+            "merged": str(merged_prefix.relative_to(out_dir)), "tasks": tasks,
             "shards": [{"prefix": str(p.relative_to(out_dir)), **indexed.count(p)} for p in shards],
             "wall_s": round(wall, 3), "tokens_per_s_per_core": round(tokens / tok_time, 1) if tok_time else None}
 
@@ -83,10 +86,11 @@ def run(ctx: StageContext) -> dict:
     return stats
 
 
-@output_version(1)
+@output_version(2)
 def run_replay(ctx: StageContext) -> dict:
-    """Replay source: the original pretraining documents, tokenized, with a held-out split."""
-    from datatrove.pipeline.readers import JsonlReader, ParquetReader
+    """Replay source: the original pretraining documents, tokenized, with a held-out split. A record that
+    cannot be read is counted under ``skipped`` by reason (:mod:`pipeline.records`)."""
+    from pipeline.records import AccountedJsonlReader, AccountedParquetReader, check_record_files
 
     replay: ReplayConfig = ctx.config.replay
     sample = ctx.inputs.get("sample")
@@ -97,11 +101,16 @@ def run_replay(ctx: StageContext) -> dict:
     root = inputs_mod.common_root(files)
     paths_file = ctx.out_dir / "input_files.txt"
     inputs_mod.write_paths_file(files, root, paths_file)
-    reader_cls = JsonlReader if replay.format == "jsonl" else ParquetReader
-    reader = reader_cls(str(root), paths_file=str(paths_file))
+    check_record_files(files, replay.format, replay.text_key, "replay.text_key", ctx.log)
+    reader_cls = AccountedJsonlReader if replay.format == "jsonl" else AccountedParquetReader
+    reader = reader_cls(str(root), paths_file=str(paths_file), text_key=replay.text_key)
     tok: TokenizerConfig = ctx.config.tokenizer
     tasks = max(1, min(tok.tasks, len(files)))
     stats = tokenize(ctx.executor, reader, tok, ctx.out_dir, tasks=tasks, what="replay tokenize")
+    stats.setdefault("skipped", {})  # records the reader could not use, by reason
+    if stats["skipped"]:
+        ctx.log(f"warning: {sum(stats['skipped'].values())} replay record(s) skipped: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(stats["skipped"].items())))
     stats["split"] = indexed.split(ctx.out_dir / stats["merged"], ctx.out_dir / "split",
                                    valid_fraction=replay.valid_fraction, seed=0)
     ctx.log(f"{stats['documents']} documents -> {stats['tokens']} tokens; held out "
