@@ -142,7 +142,20 @@ def _assert_one_line_and_nothing_written(exc: CptError, dest: Path, needle: str)
     assert not list(dest.parent.glob(f"{dest.name}.partial-*"))
 
 
-@pytest.mark.parametrize("case", ["architecture", "missing_shard", "shape", "tokenizer_vocab", "rope_type"])
+BROKEN_CONFIGS = {  # a config.json as a careless or hostile hand writes it: (edit, what the error names)
+    "not_json": ("{not json", "not a JSON file"),
+    "not_an_object": ("[1, 2]", "not a JSON object"),
+    "string_size": ({"hidden_size": "big"}, "'hidden_size' is 'big'; expected a positive int"),
+    "zero_heads": ({"num_attention_heads": 0}, "'num_attention_heads' is 0"),
+    "bool_layers": ({"num_hidden_layers": True}, "'num_hidden_layers' is True"),
+    "scaling_not_an_object": ({"rope_scaling": "linear"}, "'rope_scaling' is 'linear'; expected an object"),
+    "scaling_without_factor": ({"rope_scaling": {"rope_type": "linear"}}, "no 'rope_scaling.factor'"),
+    "architectures_a_number": ({"architectures": 7}, "architecture None is not supported"),
+}
+
+
+@pytest.mark.parametrize("case", ["architecture", "missing_shard", "shape", "tokenizer_vocab", "rope_type",
+                                  *BROKEN_CONFIGS])
 def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
     src = make_hf_model("llama3", tmp_path / "src", max_shard_size="100KB" if case == "missing_shard" else None)
     dest = tmp_path / "dest"
@@ -162,6 +175,13 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
     elif case == "rope_type":
         _edit_config(src, rope_scaling={"rope_type": "yarn", "factor": 4.0})
         needle = "yarn"
+    else:
+        edit, needle = BROKEN_CONFIGS[case]
+        if isinstance(edit, str):
+            (src / "config.json").write_text(edit)
+            expected = InputError
+        else:
+            _edit_config(src, **edit)
     with pytest.raises(expected) as info:
         import_hf_atomic(src, dest, progress=False)
     _assert_one_line_and_nothing_written(info.value, dest, needle)

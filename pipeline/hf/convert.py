@@ -51,7 +51,19 @@ def read_hf_config(src: Path) -> dict:
     path = Path(src) / "config.json"
     if not path.is_file():
         raise InputError(f"{src}: no config.json (not a Hugging Face model directory)")
-    return json.loads(path.read_text())
+    return json_object(path)
+
+
+def json_object(path: Path) -> dict:
+    """A JSON file that must hold an object (config.json, tokenizer_config.json): anything else is a
+    clear error naming the file."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a JSON file ({exc})") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{path}: not a JSON object")
+    return value
 
 
 def _expected_shapes(m: Mapping, param: torch.Tensor, rows: int | None) -> list[tuple[int, ...]]:
@@ -176,8 +188,10 @@ def config_token(directory: Path, key: str) -> str | None:
     path = directory / "tokenizer_config.json"
     if not path.is_file():
         return None
-    value = json.loads(path.read_text()).get(key)
-    return value.get("content") if isinstance(value, dict) else value
+    value = json_object(path).get(key)
+    if isinstance(value, dict):
+        value = value.get("content")
+    return value if isinstance(value, str) else None
 
 
 def _write_tokenizer(tok: Path, dest: Path) -> dict:

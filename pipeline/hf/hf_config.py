@@ -33,23 +33,46 @@ def _refuse(src: str, what: str) -> None:
     raise UnsupportedModel(f"{src}: {what} cannot be represented exactly in megatron-core; not converted")
 
 
+def _number(section: dict, key: str, src: str, kind: type, default=None, where: str = ""):
+    """``section[key]`` as ``kind`` (int or float), positive; a missing key takes ``default`` when one is
+    given. A config.json that says otherwise is a clear error, never a traceback."""
+    value = section.get(key)
+    value = default if value is None else value
+    name = f"{where}{key}"
+    if value is None:
+        raise ConfigError(f"{src}: config.json has no {name!r}")
+    exact = isinstance(value, int) if kind is int else isinstance(value, (int, float))
+    if isinstance(value, bool) or not exact or not value > 0:
+        raise ConfigError(f"{src}: config.json's {name!r} is {value!r}; expected a positive {kind.__name__}")
+    return kind(value)
+
+
+def _section(cfg: dict, key: str, src: str) -> dict:
+    value = cfg.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{src}: config.json's {key!r} is {value!r}; expected an object")
+    return value
+
+
 def rope_settings(cfg: dict, src: str) -> tuple[float, RopeScalingConfig]:
     """(rope theta, scaling) from either spelling; refuses scalings other than linear and llama3."""
-    params = cfg.get("rope_parameters") or {}
-    scaling = cfg.get("rope_scaling") or {}
-    theta = params.get("rope_theta", cfg.get("rope_theta", 10000.0))
+    params, scaling = _section(cfg, "rope_parameters", src), _section(cfg, "rope_scaling", src)
+    theta = _number(params if "rope_theta" in params else cfg, "rope_theta", src, float, 10000.0)
     source = scaling or params
+    where = "rope_scaling." if scaling else "rope_parameters."
     kind = source.get("rope_type", source.get("type", "default"))
     if kind in (None, "default"):
-        return float(theta), RopeScalingConfig()
+        return theta, RopeScalingConfig()
     if kind == "linear":
-        return float(theta), RopeScalingConfig(type="linear", factor=float(source["factor"]))
+        return theta, RopeScalingConfig(type="linear", factor=_number(source, "factor", src, float, where=where))
     if kind == "llama3":
-        return float(theta), RopeScalingConfig(
-            type="llama3", factor=float(source["factor"]), low_freq_factor=float(source["low_freq_factor"]),
-            high_freq_factor=float(source["high_freq_factor"]),
-            original_max_position_embeddings=int(source["original_max_position_embeddings"]))
-    _refuse(src, f"rope scaling '{kind}' (supported: linear, llama3)")
+        return theta, RopeScalingConfig(
+            type="llama3", factor=_number(source, "factor", src, float, where=where),
+            low_freq_factor=_number(source, "low_freq_factor", src, float, where=where),
+            high_freq_factor=_number(source, "high_freq_factor", src, float, where=where),
+            original_max_position_embeddings=_number(source, "original_max_position_embeddings", src, int,
+                                                     where=where))
+    _refuse(src, f"rope scaling {kind!r} (supported: linear, llama3)")
     raise AssertionError
 
 
@@ -72,42 +95,40 @@ def model_config_from_hf(cfg: dict, src: str, seq_length: int | None = None) -> 
     """The ModelConfig (and HF facts) for a ``config.json`` dict. ``seq_length`` defaults to the
     model's ``max_position_embeddings`` capped at 4096."""
     archs = cfg.get("architectures") or []
-    arch = archs[0] if archs else None
+    archs = [archs] if isinstance(archs, str) else archs
+    arch = archs[0] if isinstance(archs, list) and archs else None
     if arch not in SUPPORTED:
         raise UnsupportedModel(f"{src}: architecture {arch!r} is not supported; supported: {', '.join(SUPPORTED)}")
     _check_exact(cfg, arch, src)
-    try:
-        hidden, heads = int(cfg["hidden_size"]), int(cfg["num_attention_heads"])
-        theta, scaling = rope_settings(cfg, src)
-        head_dim = cfg.get("head_dim") or hidden // heads
-        sliding = cfg.get("sliding_window") if arch in ("MistralForCausalLM", "MixtralForCausalLM") else None
-        max_pos = int(cfg.get("max_position_embeddings", 4096))
-        model = ModelConfig(
-            name=cfg.get("_name_or_path") or cfg.get("model_type", arch),
-            num_layers=int(cfg["num_hidden_layers"]),
-            hidden_size=hidden,
-            ffn_hidden_size=int(cfg["intermediate_size"]),
-            num_attention_heads=heads,
-            num_query_groups=int(cfg.get("num_key_value_heads") or heads),
-            seq_length=seq_length or min(max_pos, 4096),
-            vocab_size=int(cfg["vocab_size"]),
-            # Qwen2 and Mistral default to tied/untied differently in transformers; the key decides,
-            # with transformers' own default (tied) when absent.
-            untie_embeddings_and_output_weights=not cfg.get("tie_word_embeddings", True),
-            rotary_base=theta,
-            rope_scaling=scaling,
-            kv_channels=None if head_dim * heads == hidden else int(head_dim),
-            add_qkv_bias=arch == "Qwen2ForCausalLM" or bool(cfg.get("attention_bias")),
-            layernorm_epsilon=float(cfg.get("rms_norm_eps", 1e-6)),
-            sliding_window=int(sliding) if sliding else None,
-            num_experts=int(cfg["num_local_experts"]) if arch == "MixtralForCausalLM" else None,
-            moe_router_topk=int(cfg.get("num_experts_per_tok", 2)),
-            init_method_std=float(cfg.get("initializer_range", 0.02)),
-        )
-    except KeyError as exc:
-        raise ConfigError(f"{src}: config.json has no {exc.args[0]!r}") from None
+    hidden, heads = _number(cfg, "hidden_size", src, int), _number(cfg, "num_attention_heads", src, int)
+    theta, scaling = rope_settings(cfg, src)
+    head_dim = _number(cfg, "head_dim", src, int) if cfg.get("head_dim") is not None else hidden // heads
+    sliding = cfg.get("sliding_window") if arch in ("MistralForCausalLM", "MixtralForCausalLM") else None
+    max_pos = _number(cfg, "max_position_embeddings", src, int, 4096)
+    model = ModelConfig(
+        name=str(cfg.get("_name_or_path") or cfg.get("model_type", arch)),
+        num_layers=_number(cfg, "num_hidden_layers", src, int),
+        hidden_size=hidden,
+        ffn_hidden_size=_number(cfg, "intermediate_size", src, int),
+        num_attention_heads=heads,
+        num_query_groups=_number(cfg, "num_key_value_heads", src, int, heads),
+        seq_length=seq_length or min(max_pos, 4096),
+        vocab_size=_number(cfg, "vocab_size", src, int),
+        # Qwen2 and Mistral default to tied/untied differently in transformers; the key decides,
+        # with transformers' own default (tied) when absent.
+        untie_embeddings_and_output_weights=not cfg.get("tie_word_embeddings", True),
+        rotary_base=theta,
+        rope_scaling=scaling,
+        kv_channels=None if head_dim * heads == hidden else head_dim,
+        add_qkv_bias=arch == "Qwen2ForCausalLM" or bool(cfg.get("attention_bias")),
+        layernorm_epsilon=_number(cfg, "rms_norm_eps", src, float, 1e-6),
+        sliding_window=_number(cfg, "sliding_window", src, int) if sliding is not None else None,
+        num_experts=_number(cfg, "num_local_experts", src, int) if arch == "MixtralForCausalLM" else None,
+        moe_router_topk=_number(cfg, "num_experts_per_tok", src, int, 2),
+        init_method_std=_number(cfg, "initializer_range", src, float, 0.02),
+    )
     dtype = str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32")
-    return model, HFInfo(arch, int(cfg["vocab_size"]), dtype, max_pos)
+    return model, HFInfo(arch, model.vocab_size, dtype, max_pos)
 
 
 def architecture_of(model: ModelConfig) -> str:
