@@ -275,6 +275,10 @@ class Chain:
         return self._run("report", stage.run, config=StageConfig(), inputs=inputs)
 
     def run_all(self) -> Artifact:
+        if not self.plan_only:  # a tokenizer that does not load fails now, not after curation
+            from pipeline.tokenize.stage import tokenizer_info
+
+            tokenizer_info(self.cfg.tokenizer)
         report = self.report()
         if self.cfg.export.hf:
             self.export()

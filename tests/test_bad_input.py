@@ -63,3 +63,11 @@ def test_tokenizer_checksum_mismatch(cpt, tmp_path):
     r = cpt("tokenize", f"tokenizer.path={tok}", "tokenizer.sha256=" + "0" * 64)
     one_error_line(r, "checksum mismatch for asset")
     assert not completed(tmp_path)
+
+
+def test_a_tokenizer_that_does_not_load_fails_before_any_stage(cpt, tmp_path):
+    tok = tmp_path / "tok.json"
+    tok.write_text('{"model": "not a tokenizer"}')
+    r = cpt("run", f"tokenizer.path={tok}")
+    one_error_line(r, f"tokenizer {tok} does not load (")
+    assert not list(tmp_path.glob("work/*/*/manifest.json"))  # not even the sample ran

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pipeline import assets
 from pipeline import inputs as inputs_mod
 from pipeline.executor import Executor, Job, stat
-from pipeline.errors import ConfigError, CptError
+from pipeline.errors import ConfigError, CptError, InputError
 from pipeline.registry import StageContext, output_version
 from pipeline.tokenize import indexed
 
@@ -28,7 +28,11 @@ def tokenizer_info(cfg: TokenizerConfig) -> dict:
     path = assets.verify(assets.tokenizer(cfg.path, cfg.sha256))
     if path.is_dir():
         path = path / "tokenizer.json"
-    tok = Tokenizer.from_file(str(path))
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the tokenizers library raises a bare Exception on a malformed file
+        raise InputError(f"tokenizer {path} does not load ({exc}); point tokenizer.path at a "
+                         "Hugging Face tokenizer.json (or a folder holding one)") from None
     eos_id = tok.token_to_id(cfg.eos_token)
     if eos_id is None:
         raise ConfigError(f"invalid value for 'tokenizer.eos_token': {cfg.eos_token!r} is not in {path}")
