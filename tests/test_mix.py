@@ -1,6 +1,8 @@
 """Replay mixing on real megatron-core datasets: realized token fractions, the fixed replay stream,
 epoch warnings, and bad prefixes."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -83,6 +85,19 @@ def test_missing_prefix_and_foreign_tokenizer(data, tmp_path):
         indexed.check_prefix(big["prefix"], vocab_size=8000, what="mix source 'big'")
     ok = indexed.check_prefix(data["new_a"]["prefix"], vocab_size=8000, what="new")
     assert ok["tokens"] == data["new_a"]["tokens"]
+
+
+def test_a_damaged_dataset_is_one_clear_error(tmp_path):
+    good = make_dataset(tmp_path / "good", 20, seed=5)["prefix"]
+    for name, damage in [("truncated_bin", lambda b, i: (b[: len(b) // 2], i)),
+                         ("foreign_idx", lambda b, i: (b, b"not megatron" + i[12:])),
+                         ("truncated_idx", lambda b, i: (b, i[:60]))]:
+        prefix = tmp_path / name
+        bin_, idx = damage(Path(f"{good}.bin").read_bytes(), Path(f"{good}.idx").read_bytes())
+        Path(f"{prefix}.bin").write_bytes(bin_)
+        Path(f"{prefix}.idx").write_bytes(idx)
+        with pytest.raises(InputError, match=r"replay: .*(is truncated|not a Megatron indexed dataset index)"):
+            indexed.check_prefix(prefix, vocab_size=8000, what="replay")
 
 
 def test_merge_shards(data, tmp_path):

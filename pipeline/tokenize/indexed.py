@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import InputError
+from pipeline.errors import ConfigError, InputError
 
 
 def prefixes(folder: Path) -> list[Path]:
@@ -68,11 +68,10 @@ def check_prefix(prefix: Path, *, vocab_size: int, what: str) -> dict:
     vocabulary (a larger id means the data was tokenized with another tokenizer)."""
     from megatron.core.datasets.indexed_dataset import IndexedDataset
 
-    from pipeline.errors import ConfigError, InputError
-
     for ext in (".bin", ".idx"):
         if not Path(f"{prefix}{ext}").is_file():
             raise InputError(f"{what}: Megatron dataset file missing: {prefix}{ext}")
+    _check_files(Path(prefix), what)
     ds = IndexedDataset(str(prefix))
     tokens = np.memmap(f"{prefix}.bin", dtype=ds.index.dtype, mode="r")  # paged in, never copied whole
     top = int(tokens.max()) if tokens.size else -1
@@ -80,6 +79,34 @@ def check_prefix(prefix: Path, *, vocab_size: int, what: str) -> dict:
         raise ConfigError(f"{what}: {prefix} holds token id {top}, outside the tokenizer's vocabulary of "
                           f"{vocab_size}: it was tokenized with a different tokenizer")
     return {"documents": len(ds), "tokens": int(ds.sequence_lengths.sum()), "max_token_id": top}
+
+
+INDEX_MAGIC = b"MMIDIDX\x00\x00"  # megatron's .idx header, then version 1, dtype code, sequence and document counts
+_DTYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 8, 7: 4, 8: 2}  # megatron's DType codes -> bytes per token
+
+
+def _check_files(prefix: Path, what: str) -> None:
+    """The .idx parses as megatron writes it and the .bin holds every sequence it points at (a truncated
+    copy, or files of another format, fail here in one line instead of deep in training)."""
+    import struct
+
+    idx, bin_ = Path(f"{prefix}.idx"), Path(f"{prefix}.bin")
+    with open(idx, "rb") as f:
+        head = f.read(34)
+    if len(head) < 34 or head[:9] != INDEX_MAGIC:
+        raise InputError(f"{what}: {idx} is not a Megatron indexed dataset index (no MMIDIDX header)")
+    version, code, sequences, documents = struct.unpack("<QBQQ", head[9:34])
+    if version != 1 or code not in _DTYPE_SIZES:
+        raise InputError(f"{what}: {idx}: unsupported index version {version} or token type code {code}")
+    if idx.stat().st_size < 34 + sequences * 12 + documents * 8:
+        raise InputError(f"{what}: {idx} is truncated: its header counts {sequences} sequences")
+    if sequences:
+        lengths = np.memmap(idx, dtype=np.int32, mode="r", offset=34, shape=(sequences,))
+        pointers = np.memmap(idx, dtype=np.int64, mode="r", offset=34 + sequences * 4, shape=(sequences,))
+        end = int(pointers[-1]) + int(lengths[-1]) * _DTYPE_SIZES[code]
+        if bin_.stat().st_size < end:
+            raise InputError(f"{what}: {bin_} is truncated: {bin_.stat().st_size} bytes, its index points up to "
+                             f"byte {end}")
 
 
 def merge(prefixes: list[Path], out_prefix: Path) -> dict:
