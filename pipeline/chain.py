@@ -274,11 +274,18 @@ class Chain:
             inputs["pretrain"] = base
         return self._run("report", stage.run, config=StageConfig(), inputs=inputs)
 
-    def run_all(self) -> Artifact:
-        if not self.plan_only:  # a tokenizer that does not load fails now, not after curation
-            from pipeline.tokenize.stage import tokenizer_info
+    def preflight(self) -> None:
+        """What the model stages need and a user names, checked before the data stages run for an hour:
+        the tokenizer loads, the base checkpoint is one."""
+        from pipeline.tokenize.stage import tokenizer_info
 
-            tokenizer_info(self.cfg.tokenizer)
+        tokenizer_info(self.cfg.tokenizer)
+        if self.cfg.base_model.checkpoint and not self.cfg.base_model.hf:
+            self.base()
+
+    def run_all(self) -> Artifact:
+        if not self.plan_only:
+            self.preflight()
         report = self.report()
         if self.cfg.export.hf:
             self.export()

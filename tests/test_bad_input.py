@@ -71,3 +71,11 @@ def test_a_tokenizer_that_does_not_load_fails_before_any_stage(cpt, tmp_path):
     r = cpt("run", f"tokenizer.path={tok}")
     one_error_line(r, f"tokenizer {tok} does not load (")
     assert not list(tmp_path.glob("work/*/*/manifest.json"))  # not even the sample ran
+
+
+def test_a_base_checkpoint_that_is_not_one_fails_before_any_stage(cpt, tmp_path):
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "notes.txt").write_text("not a checkpoint")
+    r = cpt("run", f"base_model.checkpoint={tmp_path}/ck")
+    one_error_line(r, f"no checkpoint at {tmp_path}/ck")
+    assert not list(tmp_path.glob("work/*/*/manifest.json"))
