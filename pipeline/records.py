@@ -25,7 +25,6 @@ record. A UTF-8 byte-order mark at the start of a file is skipped."""
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Iterator
 
@@ -41,10 +40,17 @@ _CHUNK = 1 << 20
 _STREAM_ERRORS = (EOFError, OSError, zlib.error)  # gzip cut short, not gzip, bad CRC
 
 
+def _json(value) -> str:
+    """Compact JSON, keys sorted; values JSON cannot hold (dates, bytes) as their ``str``."""
+    import orjson
+
+    return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+
+
 def _as_text(value) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    return value if isinstance(value, str) else _json(value)
 
 
 class _RecordReader(BaseDiskReader):
@@ -72,7 +78,7 @@ class _RecordReader(BaseDiskReader):
         metadata = {**(self.default_metadata or {}), **({"dump": dump} if dump and isinstance(dump, str) else {}),
                     "url": _as_text(record.get("url")),
                     "file_path": self.data_folder.resolve_paths(filepath),
-                    "fields": json.dumps(rest, default=str, ensure_ascii=False, sort_keys=True)}
+                    "fields": _json(rest)}
         return Document(text=text, id=f"{filepath}/{index}" if record_id in (None, "") else _as_text(record_id),
                         metadata=metadata)
 
