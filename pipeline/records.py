@@ -37,6 +37,7 @@ from pipeline.errors import InputError
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_RECORD_BYTES = 10_000_000
 _CHUNK = 1 << 20
+_SNIFF_BYTES = 1 << 20  # what the pre-check reads of a JSONL file's first record
 _STREAM_ERRORS = (EOFError, OSError, zlib.error)  # gzip cut short, not gzip, bad CRC
 
 
@@ -188,16 +189,19 @@ def record_file_problem(path: str, fmt: str, text_key: str) -> str | None:
         if fmt == "parquet":
             return _parquet_problem(path, text_key)
         with fsspec.open(str(path), "rb", compression="infer") as f:
-            head = f.readline(1 << 20)
+            head = f.readline(_SNIFF_BYTES)
             while head and not head.strip():
-                head = f.readline(1 << 20)
+                head = f.readline(_SNIFF_BYTES)
     except (EOFError, zlib.error) as exc:
         return f"it does not decompress ({exc})"
     except OSError as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise InputError(f"cannot read input file {path}: {exc.strerror or exc}") from None
         return f"it does not decompress ({exc})"
-    return _first_line_problem(head.removeprefix(BOM).strip(), text_key)
+    head = head.removeprefix(BOM).strip()
+    if len(head) >= _SNIFF_BYTES - len(BOM) - 1 and not head.startswith(b"["):
+        return None  # a first record longer than the sniff (a book): the reader reads and counts it
+    return _first_line_problem(head, text_key)
 
 
 def _first_line_problem(head: bytes, text_key: str) -> str | None:

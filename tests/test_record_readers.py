@@ -142,3 +142,11 @@ def test_replay_records_that_cannot_be_read_are_counted(cpt, tmp_path):
     assert not (tmp_path / "work2" / "sample").exists()
     r = cpt("replay", f"replay.paths=[{other}]", "replay.text_key=raw_content", f"workdir={tmp_path}/work2")
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+def test_a_first_record_longer_than_the_sniff_is_left_to_the_reader(tmp_path):
+    book = json.dumps({"text": "A long book about the sky. " * 60_000})  # 1.6 MB on one line
+    (tmp_path / "books.jsonl").write_text(book + "\n" + json.dumps({"text": TEXT}) + "\n")
+    check_record_files([str(tmp_path / "books.jsonl")], "jsonl", "text", "curate.input.text_key", print)
+    docs, errors = read(AccountedJsonlReader(str(tmp_path)))
+    assert len(docs) == 2 and not errors
