@@ -21,7 +21,8 @@ string), ``undecodable`` (a line that is not UTF-8), ``no_text`` (the text field
 ``truncated_file`` (a compressed file that ends early or is corrupt: 1, the records after the cut are
 unknowable), ``unreadable_file`` (a file that is not Parquet: 1), ``corrupt_row_group`` (a Parquet row group
 that does not decode: its records not yet read, counted from the file's footer). A blank line is not a
-record. A UTF-8 byte-order mark at the start of a file is skipped."""
+record. A UTF-8 byte-order mark at the start of a file is skipped. A line whose escapes hold a lone UTF-16
+surrogate (a cut emoji) is kept with U+FFFD in its place and noted as ``lone_surrogates``."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from pipeline.errors import InputError
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_RECORD_BYTES = 10_000_000
+SURROGATES_NOTE = "lone_surrogates"  # a note, not a removal: records kept with U+FFFD for each lone surrogate
 _CHUNK = 1 << 20
 _SNIFF_BYTES = 1 << 20  # what the pre-check reads of a JSONL file's first record
 _STREAM_ERRORS = (EOFError, OSError, zlib.error)  # gzip cut short, not gzip, bad CRC
@@ -89,6 +91,26 @@ class _RecordReader(BaseDiskReader):
             logger.warning(f"{filepath}: {detail}; counted as error_{reason}, reading goes on")
 
 
+def _loads_lone_surrogates(line: bytes):
+    """A JSON line whose escapes hold a lone UTF-16 surrogate, which no UTF-8 writer can store: parsed by
+    the standard library, each lone surrogate replaced by U+FFFD (None if the line is not JSON at all)."""
+    import json
+
+    def clean(value):
+        if isinstance(value, str):
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        return value
+
+    try:
+        return clean(json.loads(line))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 class AccountedJsonlReader(_RecordReader):
     """JSON Lines, plain or compressed (by extension, as datatrove infers it)."""
 
@@ -130,7 +152,14 @@ class AccountedJsonlReader(_RecordReader):
         try:
             record = orjson.loads(line)  # orjson rejects invalid UTF-8 with its own error
         except orjson.JSONDecodeError as exc:
-            return "undecodable" if "utf-8" in str(exc).lower() else "bad_json"
+            if "utf-8" in str(exc).lower():
+                return "undecodable"
+            if "surrogate" not in str(exc):
+                return "bad_json"
+            record = _loads_lone_surrogates(line)  # "\ud83d" alone: a cut emoji, common in scraped text
+            if record is None:
+                return "bad_json"
+            self.stat_update(SURROGATES_NOTE)
         return self.document(record, filepath, index)
 
     def _skip_rest_of_line(self, f) -> None:

@@ -150,3 +150,15 @@ def test_a_first_record_longer_than_the_sniff_is_left_to_the_reader(tmp_path):
     check_record_files([str(tmp_path / "books.jsonl")], "jsonl", "text", "curate.input.text_key", print)
     docs, errors = read(AccountedJsonlReader(str(tmp_path)))
     assert len(docs) == 2 and not errors
+
+
+def test_a_lone_surrogate_is_replaced_and_the_record_kept(tmp_path):
+    lines = [rb'{"text": "a cut emoji \ud83d here, a whole one \ud83d\ude00", "tags": ["\udc00"]}',
+             rb'{"text": "\ud83d and not JSON']
+    (tmp_path / "s.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    reader = AccountedJsonlReader(str(tmp_path))
+    docs, errors = read(reader)
+    assert [d.text for d in docs] == ["a cut emoji \ufffd here, a whole one \U0001F600"]
+    assert json.loads(docs[0].metadata["fields"]) == {"tags": ["\ufffd"]}
+    assert errors == {"bad_json": 1} and reader.stats.stats["lone_surrogates"].total == 1
+    pq.write_table(pa.Table.from_pylist([{"text": d.text} for d in docs]), tmp_path / "written.parquet")

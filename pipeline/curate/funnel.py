@@ -13,9 +13,10 @@ from pathlib import Path
 from pipeline.curate.accounting import tally_by_dump
 from pipeline.executor import stat
 from pipeline.errors import CptError
+from pipeline.records import SURROGATES_NOTE
 
 EXTRACTION_ERRORS = ("timeout", "broken_process", "clean_error")
-READ_NOTES = ("charset_fallback",)  # reader stats that are not removals: documents kept, but worth knowing
+READ_NOTES = ("charset_fallback", SURROGATES_NOTE)  # reader stats that are not removals: kept, worth knowing
 STEP_NOTES = {"url": ("no_url",)}  # the same for a step: the URL filter keeps documents that have no URL
 MEASURES = ("docs", "words", "chars")
 DECONT_STEP = "decontaminate"  # the decontamination filter's row: its removals counted per task
