@@ -96,6 +96,18 @@ def warc_file_problem(path: str | Path) -> str | None:
     return None
 
 
+def check_some_usable(files: list, problem, what: str, log, hint=lambda why: "") -> None:
+    """Fails when every file has a ``problem`` (a reason, or None), naming the first and ``what`` it should
+    be; otherwise warns of each that has one: the reader counts its records and the other files go on."""
+    problems = {f: p for f in files if (p := problem(f))}
+    if problems and len(problems) == len(files):
+        first, why = next(iter(problems.items()))
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"no {what} file in the input: {first}: {why}{more}{hint(why)}")
+    for f, why in problems.items():
+        log(f"warning: {f}: {why}; counted in the read funnel, the other files go on")
+
+
 def common_root(files: list[str | Path]) -> str:
     """The deepest folder holding every file (one filesystem per input set)."""
     fs, first = _fs(str(files[0]))

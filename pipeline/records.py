@@ -34,6 +34,7 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
 from pipeline.errors import InputError
+from pipeline.inputs import check_some_usable
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_RECORD_BYTES = 10_000_000
@@ -269,11 +270,7 @@ def _parquet_problem(path: str, text_key: str) -> str | None:
 def check_record_files(files: list[str], fmt: str, text_key: str, setting: str, log) -> None:
     """Fails when no file can give a document (naming the first and ``setting``, the text field's key);
     otherwise warns of each file that cannot, whose records the reader then counts."""
-    problems = {f: p for f in files if (p := record_file_problem(f, fmt, text_key))}
-    if problems and len(problems) == len(files):
-        first, why = next(iter(problems.items()))
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        hint = f"; name the text field with {setting}=<field>" if "field" in why or "column" in why else ""
-        raise InputError(f"no usable {fmt} file in the input: {first}: {why}{more}{hint}")
-    for f, why in problems.items():
-        log(f"warning: {f}: {why}; its records are counted in the read funnel, the other files go on")
+    def hint(why: str) -> str:
+        return f"; name the text field with {setting}=<field>" if "field" in why or "column" in why else ""
+
+    check_some_usable(files, lambda f: record_file_problem(f, fmt, text_key), f"usable {fmt}", log, hint)

@@ -11,7 +11,6 @@ from pipeline import inputs as inputs_mod
 from pipeline.curate.accounting import EXTRACTED_TEXT_DIR, with_tallies
 from pipeline.curate.funnel import build_funnel, write_funnel_parquet
 from pipeline.curate.extract_steps import extract_steps
-from pipeline.errors import InputError
 from pipeline.executor import Job
 from pipeline.registry import StageContext, output_version
 from pipeline.stage_config import StageConfig
@@ -31,13 +30,7 @@ def resolve_inputs(cfg: InputConfig, sample) -> tuple[list, str, str]:
 
 def check_warc_files(files: list, log) -> None:
     """Broken files are counted by the reader and the job goes on; only a set with no readable file fails."""
-    problems = {f: p for f in files if (p := inputs_mod.warc_file_problem(f))}
-    if problems and len(problems) == len(files):
-        first, why = next(iter(problems.items()))
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InputError(f"no readable WARC file in the input: {first}: {why}{more}")
-    for f, why in problems.items():
-        log(f"warning: {f}: {why}; counted in the read funnel, the other files go on")
+    inputs_mod.check_some_usable(files, inputs_mod.warc_file_problem, "readable WARC", log)
 
 
 def make_reader(fmt: str, root, paths_file, dump: str, max_doc_bytes: int, http_status_keep=(200,),
