@@ -149,8 +149,12 @@ def preflight(args: list[str], *, multirun: bool = False, config_file: dict | No
     with hydra_context() as loader:
         if config_file is not None:
             overrides = [store_config_file(config_file), *overrides]
-        jobs = sweep_combinations(overrides, loader) if multirun else [overrides]
-        return [compose_one(job, len(jobs)) for job in jobs]
+        try:
+            jobs = sweep_combinations(overrides, loader) if multirun else [overrides]
+            return [compose_one(job, len(jobs)) for job in jobs]
+        finally:
+            if config_file is not None:  # a server composes many users' files: none outlives its own check
+                forget_config_file()
 
 
 # ---------------------------------------------------------------------------- config files
@@ -187,6 +191,13 @@ def store_config_file(body: dict[str, Any]) -> str:
 
     ConfigStore.instance().store(group=CONFIG_FILE_GROUP, name=CONFIG_FILE_OPTION, node=body, package="_global_")
     return f"+{CONFIG_FILE_GROUP}={CONFIG_FILE_OPTION}"
+
+
+def forget_config_file() -> None:
+    """Drop the config file :func:`store_config_file` registered."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().repo.get(CONFIG_FILE_GROUP, {}).pop(f"{CONFIG_FILE_OPTION}.yaml", None)
 
 
 def read_config_file(path: str) -> dict[str, Any]:

@@ -7,6 +7,8 @@ when :func:`to_object` turns the composed config into these dataclasses.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 from urllib.parse import urlparse
@@ -657,6 +659,10 @@ class ClusterConfig:
 
 
 # ----------------------------------------------------------------------------- ablate
+MAX_ABLATION_RUNS = 256  # variants x seeds: each is a full continued-pretraining run
+_CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
 @dataclass
 class AblateConfig:
     """``cpt ablate``: filtering variants of the new data, each continued from the same base with the
@@ -680,7 +686,14 @@ class AblateConfig:
         for key, values in self.grid.items():
             _check(isinstance(values, list) and len(values) >= 1, f"ablate.grid.{key}",
                    "must be a list of values, e.g. [0.5,0.67]")
+            _check(bool(_CONFIG_KEY.match(str(key))), f"ablate.grid.{str(key)[:100]}",
+                   "an axis is a config key such as recipe.filters.c4.enabled (no +, ~ or @ prefix)")
             _check(not str(key).startswith(("ablate.", "hydra.")), f"ablate.grid.{key}", "cannot sweep this key")
+        points = [len(v) for v in self.grid.values()]
+        points += [len(a) for a in (self.recipes, self.replay_fractions, self.peak_lrs) if a]
+        runs = math.prod(points) * len(set(self.seeds))
+        _check(runs <= MAX_ABLATION_RUNS, "ablate", f"{runs} runs ({math.prod(points)} variants x "
+               f"{len(set(self.seeds))} seeds) is more than {MAX_ABLATION_RUNS}: split it into smaller ablations")
         for f in self.replay_fractions:
             _check(0.0 <= f < 1.0, "ablate.replay_fractions", f"{f} is not in [0, 1)")
         for lr in self.peak_lrs:
@@ -698,6 +711,9 @@ class ServiceConfig:
     port: int = 8765
     auth: str = "auto"  # auto: on unless bound to loopback | on | off (refused off loopback)
     data_roots: list[str] = field(default_factory=list)  # the folders a job's input paths may be under
+    # names a browser may reach it by (Host header): on loopback, loopback names always; [] and bound
+    # to 0.0.0.0: any (auth is on)
+    allowed_hosts: list[str] = field(default_factory=list)
     executors: list[str] = field(default_factory=lambda: ["local"])  # cluster.executor values a job may use
     local_workers: int = 1  # jobs this process runs at once (cpt serve: 0 = API and scheduler only)
     max_running_per_user: int = 2

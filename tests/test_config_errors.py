@@ -20,6 +20,9 @@ import pytest
         ("train.peak_tflops=0", "invalid value for 'train.peak_tflops'"),
         ("curate.http_status_keep=[200,999]", "invalid value for 'curate.http_status_keep'"),
         ("code_version=fast", "invalid value for 'code_version'"),
+        ("ablate.grid={train-seed: [1]}", "invalid value for 'ablate.grid.train-seed'"),
+        ("ablate.grid={train.a: [%s], train.b: [%s]}" % ((",".join(map(str, range(17))),) * 2),
+         "1156 runs (578 variants x 2 seeds) is more than 256"),
     ],
 )
 def test_bad_config_fails_before_any_work(cpt, tmp_path, override, expected):
@@ -91,3 +94,14 @@ def test_tools_leave_no_hydra_output_folder(cpt, tmp_path):
     bad = cpt("runs", "curate.bogus=1")
     assert bad.returncode == 2 and "unknown config key 'curate.bogus'" in bad.stderr
     assert not (tmp_path / "work" / "hydra").exists() and not (tmp_path / "outputs").exists()
+
+
+def test_a_checked_config_file_is_forgotten():
+    """A server composes many users' files in one process: none stays selectable after its own check."""
+    from hydra.core.config_store import ConfigStore
+
+    from pipeline.compose import CONFIG_FILE_GROUP, preflight
+
+    (cfg,) = preflight([], config_file={"train": {"train_iters": 7}})
+    assert cfg.train.train_iters == 7
+    assert not ConfigStore.instance().repo.get(CONFIG_FILE_GROUP)

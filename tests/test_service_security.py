@@ -71,6 +71,7 @@ BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b
 def hostile_submissions(data: Path) -> list[tuple[str, dict]]:
     """(class, submission): each must be refused with a 4xx."""
     env = "${oc.env:CPT_CANARY_SECRET}"
+    ablate = lambda grid: {"command": "ablate", "config": "ablate:\n  grid:\n    " + grid + "\n"}  # noqa: E731
     run = lambda *o, config=None: {"command": "run", "overrides": list(o), **({"config": config} if config else {})}  # noqa: E731
     return [
         ("instantiate: _target_ in an override", run(f"+x={{_target_: os.system, _args_: ['touch {MARKER}']}}")),
@@ -128,6 +129,20 @@ def hostile_submissions(data: Path) -> list[tuple[str, dict]]:
         ("path: glob climbing out", run(f"curate.input.paths=['{data}/*/../../etc/*']")),
         ("path: symlink out of a data root", run(f"curate.input.paths=[{data}/link/passwd]")),
         ("path: ablation axis on paths", {"command": "ablate", "config": "ablate:\n  grid:\n    replay.paths: [[/etc]]\n"}),
+        ("ablate: ++ axis on an input path", ablate("'++curate.input.paths': [[/etc]]")),
+        ("ablate: ++ axis on workdir", ablate("'++workdir': [/tmp/x]")),
+        ("ablate: ~ axis", ablate("'~workdir': [null]")),
+        ("ablate: executor axis", ablate("cluster.executor: [slurm]")),
+        ("ablate: axis on the parent of a path", ablate("curate.input: [{paths: [/etc]}]")),
+        ("ablate: axis on a group, unknown option", ablate("recipe: ['../experiment/continue_hf_on_slurm']")),
+        ("ablate: recipe traversal", {"command": "ablate",
+                                      "config": "ablate:\n  recipes: ['../experiment/continue_hf_on_slurm']\n"}),
+        ("ablate: a hundred million runs", ablate("".join(f"\n    train.a{i}: [{','.join(map(str, range(100)))}]"
+                                                          for i in range(4)).lstrip())),
+        ("config file: another submission's, selected", run("+config_file=submitted")),
+        ("config file: another submission's, in defaults", run(config="defaults:\n  - override /config_file: submitted\n")),
+        ("path: a folder holding a symlink out", run(f"curate.input.paths=[{data}]")),
+        ("path: a glob through a symlinked folder", run(f"curate.input.paths=['{data}/*/passwd']")),
         ("group: option path traversal", run("recipe=../../etc/passwd")),
         ("group: option traversal in defaults", run(config="defaults:\n  - override /recipe: ../../x\n")),
         ("group: package override", run("recipe@train=fineweb")),
@@ -178,6 +193,29 @@ def test_task_files_are_refused_for_what_they_are(secured):
         body = {"command": "run", "overrides": [f"+evaluate.tasks.domain.t={data}/{name}"]}
         status, payload = call(server, "POST", "/jobs/validate", body, tokens["bob"])
         assert status == 422 and reason in json.dumps(payload), (name, payload)
+
+
+def test_a_task_name_is_never_a_path(secured, tmp_path):
+    """A task's name picks a shipped YAML: as a path it would read any YAML on the server and name its keys."""
+    server, tokens, _, data, _ = secured
+    (tmp_path / "secret.yaml").write_text("password_hint: x\n")
+    body = {"command": "run", "config": f"evaluate:\n  tasks:\n    domain:\n      {tmp_path}/secret: {data}/ok.jsonl\n"}
+    status, payload = call(server, "POST", "/jobs/validate", body, tokens["bob"])
+    assert status == 422 and "is not a name" in json.dumps(payload) and "password_hint" not in json.dumps(payload)
+
+
+def test_a_page_rebound_to_loopback_is_refused(secured):
+    """DNS rebinding: the browser sends the attacker's name as Host; a loopback server answers only to its own."""
+    server, tokens, *_ = secured
+    for host, expect in (("rebind.example:%d", 421), ("127.0.0.1:%d", 200), ("localhost:%d", 200), ("[::1]:%d", 200)):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn.putrequest("GET", "/api/v1/jobs", skip_host=True)
+        conn.putheader("Host", host % server.port)
+        conn.putheader("Authorization", f"Bearer {tokens['bob']}")
+        conn.endheaders()
+        resp = conn.getresponse()
+        RESPONSES.append(resp.read().decode())
+        assert resp.status == expect, host
 
 
 def test_a_body_over_the_limit_is_413_and_a_lying_content_length_too(secured):

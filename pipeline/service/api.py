@@ -19,6 +19,7 @@ from pipeline.config import CptConfig
 from pipeline.errors import CptError
 from pipeline.service import artifacts, auth, queue
 from pipeline.service.actions import retry_job, submit_job
+from pipeline.service.hosts import KnownHost, allowed_hosts
 from pipeline.service.sessions import SameOrigin, Sessions, server_secret
 from pipeline.service.submission import check_submission
 from pipeline.service.web import pages
@@ -102,6 +103,7 @@ def create_app(engine: sa.Engine, server: CptConfig) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(SameOrigin)
     app.add_middleware(BodyLimit, limit=s.max_body_kb * 1024)
+    app.add_middleware(KnownHost, allowed=allowed_hosts(s))  # added last: runs first
 
     @app.exception_handler(CptError)
     async def _cpt_error(_request: Request, exc: CptError):

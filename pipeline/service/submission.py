@@ -15,9 +15,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from pipeline.compose import hydra_context, parse_config_file, preflight
+from pipeline.compose import CONFIG_FILE_GROUP, hydra_context, parse_config_file, preflight
 from pipeline.config import CptConfig
 from pipeline.errors import CptError
 
@@ -27,7 +27,8 @@ PATH_COMMANDS = ("import-hf", "export-hf")
 JOB_COMMANDS = ("run", "ablate", *STAGE_COMMANDS, *PATH_COMMANDS)
 
 # set by the server, never by a submission (a prefix covers every key below it)
-POLICY_KEYS = ("workdir", "cmd", "code_version", "service", "progress", "hydra", "cluster.slurm.partition",
+POLICY_KEYS = ("workdir", "cmd", "code_version", "service", "progress", "hydra", CONFIG_FILE_GROUP,
+               "cluster.slurm.partition",
                "cluster.slurm.qos", "cluster.slurm.account", "cluster.slurm.venv", "cluster.slurm.container_image",
                "cluster.slurm.container_mounts", "cluster.slurm.sbatch_args", "cluster.ray.address",
                "tracking.wandb.dir", "tracking.mlflow.tracking_uri")  # tracker files: where the server says
@@ -158,7 +159,7 @@ def check_config_file(text: str) -> dict:
     its ``defaults`` only selecting known options of cpt's own config groups."""
     body = parse_config_file(text)
     with hydra_context() as loader:
-        groups = set(loader.list_groups("")) - {"hydra"}
+        groups = set(loader.list_groups("")) - {"hydra", CONFIG_FILE_GROUP}
         for entry in body.get("defaults", []) if isinstance(body.get("defaults", []), list) else [None]:
             if entry == "_self_":
                 continue
@@ -214,9 +215,30 @@ def check_path(path: str, where: str, roots: list[Path]) -> None:
         raise Refused(f"{where}: '..' is not accepted in a path")
     static = re.split(r"[*?\[]", path, maxsplit=1)[0]  # a glob's folder: what it can reach
     real = Path(os.path.realpath(resolve_path(static or ".")))
-    if not any(real == r or r in real.parents for r in roots):
+    if not _inside(real, roots):
         raise Refused(f"{where}: {path} is outside the folders this server lets jobs read "
                       "(service.data_roots, stage outputs in its workdir, cpt's assets)")
+    if static != path or real.is_dir():  # a glob or a folder: a symlink in it may point anywhere
+        for reached in _reached(str(resolve_path(path)) if static != path else str(real)):
+            if not _inside(Path(os.path.realpath(reached)), roots):
+                raise Refused(f"{where}: {reached} leads (through a symlink) outside the folders this server "
+                              "lets jobs read")
+
+
+def _inside(real: Path, roots: list[Path]) -> bool:
+    return any(real == r or r in real.parents for r in roots)
+
+
+def _reached(path: str) -> Iterator[str]:
+    """What a job's input expansion can reach through a symlink: every match of a glob, or each symlink
+    under a folder (not followed: the expansion does not follow linked folders either)."""
+    import glob
+
+    if not os.path.isdir(path):
+        yield from glob.iglob(path, recursive=True)
+        return
+    for folder, dirs, files in os.walk(path):
+        yield from (os.path.join(folder, n) for n in dirs + files if os.path.islink(os.path.join(folder, n)))
 
 
 def check_paths(cfg: CptConfig, server: CptConfig) -> None:
@@ -239,11 +261,26 @@ def check_paths(cfg: CptConfig, server: CptConfig) -> None:
                 check_path(v, f"{key}[{i}]", roots)
         else:
             check_path(value, key, roots)
-    for key, values in cfg.ablate.grid.items():  # an ablation axis is an override of its own
-        check_key(str(key), f"ablate.grid.{key}")
-        if any(str(key) == p or str(key).startswith(p + ".") for p in PATH_KEYS):
-            raise Refused(f"ablate.grid.{key}: paths cannot be an ablation axis in a submission")
-        check_value(values, f"ablate.grid.{key}")
+
+
+def check_ablation(cfg: CptConfig) -> None:
+    """Each point of an ablation axis is an override the job applies after the server's policy, so it
+    is checked as one: no policy, cluster or path key (nor a parent of one), a group's known options."""
+    from pipeline.ablate.variants import axes
+
+    with hydra_context() as loader:
+        groups = set(loader.list_groups("")) - {"hydra", CONFIG_FILE_GROUP}
+        for axis in axes(cfg.ablate):
+            for _label, key, value in axis:
+                where = f"ablate axis '{key}'"
+                check_key(key, where, subtree=key not in groups)
+                if key == "cluster" or key.startswith("cluster."):
+                    raise Refused(f"{where}: cluster settings cannot be an ablation axis in a submission")
+                if key in groups:  # a shipped option: its own files
+                    check_group_option(key, value, loader, where)
+                elif any(key == p or key.startswith(p + ".") or p.startswith(key + ".") for p in PATH_KEYS):
+                    raise Refused(f"{where}: paths cannot be an ablation axis in a submission")
+                check_value(value, where)
 
 
 def check_task_paths(tasks: dict, key: str, roots: list[Path]) -> None:
@@ -346,6 +383,8 @@ def check_submission(server: CptConfig, command: str, args: Any, config_text: st
     (cfg,) = preflight(overrides, config_file=body)
     cfg = apply_policy(cfg, server)
     check_paths(cfg, server)
+    if command == "ablate":
+        check_ablation(cfg)
     sub = Submission(command, overrides, body)
     if plan:
         from pipeline.service.plan import plan_job

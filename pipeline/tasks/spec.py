@@ -9,6 +9,7 @@ or call anything but string methods, and the dataset must be local JSON lines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ TEMPLATE_KEYS = ("doc_to_text", "doc_to_target", "doc_to_choice", "doc_to_decont
 OUTPUT_TYPES = ("multiple_choice", "loglikelihood")
 METRICS = ("acc", "acc_norm", "acc_mutual_info", "perplexity", "bits_per_byte")
 SPLITS = ("test_split", "validation_split", "training_split", "fewshot_split")
+TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")  # also a file name: never a path
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ def task_specs(tasks, sample_dir: Path | None = None) -> list[TaskSpec]:
 
 def task_spec(name: str, role: str, value: str, sample_dir: Path | None = None) -> TaskSpec:
     where = f"evaluate.tasks.{role}.{name}"
+    if not TASK_NAME.match(name) or ".." in name:
+        raise InputError(f"evaluate.tasks.{role}: task name {name[:100]!r} is not a name (letters, digits, "
+                         "'_', '.', '-'; it also names the task's shipped YAML, so never a path)")
     if value.endswith((".yaml", ".yml")):
         yaml_path, data = resolve_path(value), None
     else:
