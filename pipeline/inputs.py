@@ -15,7 +15,7 @@ from pipeline.errors import InputError
 WARC_FIRST_LINES = (b"WARC/", b"filedesc://")  # how a WARC file, an ARC file begins
 DEFAULT_PATTERNS = {
     "warc": ("*.warc", "*.warc.gz", "*.wet", "*.wet.gz", "*.arc.gz"),
-    "jsonl": ("*.jsonl", "*.jsonl.gz", "*.json", "*.json.gz"),
+    "jsonl": tuple(f"*.{ext}{z}" for ext in ("jsonl", "json") for z in ("", ".gz", ".bz2", ".xz", ".zst")),
     "parquet": ("*.parquet",),
 }
 

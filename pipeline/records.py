@@ -26,8 +26,14 @@ surrogate (a cut emoji) is kept with U+FFFD in its place and noted as ``lone_sur
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import zlib
-from typing import Iterator
+from typing import BinaryIO, Iterator
+
+import zstandard
 
 from datatrove.data import Document
 from datatrove.pipeline.readers.base import BaseDiskReader
@@ -41,14 +47,37 @@ DEFAULT_MAX_RECORD_BYTES = 10_000_000
 SURROGATES_NOTE = "lone_surrogates"  # a note, not a removal: records kept with U+FFFD for each lone surrogate
 _CHUNK = 1 << 20
 _SNIFF_BYTES = 1 << 20  # what the pre-check reads of a JSONL file's first record
-_STREAM_ERRORS = (EOFError, OSError, zlib.error)  # gzip cut short, not gzip, bad CRC
+# gzip cut short, not gzip, bad CRC; corrupt xz or zstd
+_STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+
+
+def decompressed(raw: BinaryIO, name: str) -> BinaryIO:
+    """``raw`` decompressed by its file name's suffix (.gz, .bz2, .xz, .zst, else as is), with
+    ``readline``. zstd is read across every frame (fsspec's reader stops after the first, and has no
+    ``readline``)."""
+    name = name.lower()
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw)
+    if name.endswith(".bz2"):
+        return bz2.BZ2File(raw)
+    if name.endswith((".xz", ".lzma")):
+        return lzma.LZMAFile(raw)
+    if name.endswith((".zst", ".zstd")):
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True))
+    return raw
 
 
 def _json(value) -> str:
     """Compact JSON, keys sorted; values JSON cannot hold (dates, bytes) as their ``str``."""
     import orjson
 
-    return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # an integer over 64 bits (the standard library parses them)
+        import json
+
+        return json.dumps(value, default=str, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _as_text(value) -> str:
@@ -108,19 +137,19 @@ def _loads_lone_surrogates(line: bytes):
 
     try:
         return clean(json.loads(line))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
 class AccountedJsonlReader(_RecordReader):
-    """JSON Lines, plain or compressed (by extension, as datatrove infers it)."""
+    """JSON Lines, plain or compressed (by extension: :func:`decompressed`)."""
 
     name = "🐿 Jsonl (accounted)"
 
     def read_file(self, filepath: str) -> Iterator[Document]:
         index = 0
         try:
-            with self.data_folder.open(filepath, "rb", compression="infer") as f:
+            with self.data_folder.open(filepath, "rb") as raw, decompressed(raw, filepath) as f:
                 first = True
                 while True:
                     line = f.readline(self.max_record_bytes + 1)
@@ -218,11 +247,11 @@ def record_file_problem(path: str, fmt: str, text_key: str) -> str | None:
     try:
         if fmt == "parquet":
             return _parquet_problem(path, text_key)
-        with fsspec.open(str(path), "rb", compression="infer") as f:
+        with fsspec.open(str(path), "rb") as raw, decompressed(raw, str(path)) as f:
             head = f.readline(_SNIFF_BYTES)
             while head and not head.strip():
                 head = f.readline(_SNIFF_BYTES)
-    except (EOFError, zlib.error) as exc:
+    except (EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
         return f"it does not decompress ({exc})"
     except OSError as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):

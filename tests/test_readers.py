@@ -331,6 +331,16 @@ def test_undecodable_charset_is_counted(tmp_path):
     assert_accounted(docs, stats, 3)
 
 
+@pytest.mark.parametrize("label", ["undefined", "punycode", "unicode_escape", "base64", "rot13"])
+def test_a_python_codec_that_is_no_page_charset_counts_as_unknown(label):
+    """``charset=undefined`` raised a plain UnicodeError (not UnicodeDecodeError): the page was lost."""
+    from pipeline.curate.charsets import decode_page
+
+    page = "<p>A café by the river, and a page of UTF-8 text about it.</p>".encode()
+    decoded = decode_page(page, f"text/html; charset={label}")
+    assert decoded.text == page.decode() and decoded.encoding == "utf-8"
+
+
 MISDECLARED = "<p>You’re right: the river’s delta isn’t what it was, and “every” café owner agrees – twice.</p>"
 
 

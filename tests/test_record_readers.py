@@ -56,6 +56,28 @@ def test_a_cut_gzip_keeps_what_came_before_and_counts_the_cut(tmp_path):
     assert 0 < len(docs) < 300 and [d.text for d in docs] == [f"document {i} " * 30 for i in range(len(docs))]
 
 
+def test_every_compression_is_read_whole_and_a_corrupt_one_counted(tmp_path):
+    """.zst as The Pile and SlimPajama ship it (several frames), .xz and .bz2; a corrupt .xz and a .zst that
+    is not zstd are one error_truncated_file each, never a traceback."""
+    import bz2
+    import lzma
+
+    import zstandard
+
+    data = "".join(json.dumps({"text": f"document {i} " * 30}) + "\n" for i in range(200)).encode()
+    frames = zstandard.ZstdCompressor()
+    (tmp_path / "a.jsonl.zst").write_bytes(frames.compress(data[:5000]) + frames.compress(data[5000:]))
+    (tmp_path / "b.jsonl.xz").write_bytes(lzma.compress(data))
+    (tmp_path / "c.jsonl.bz2").write_bytes(bz2.compress(data))
+    docs, errors = read(AccountedJsonlReader(str(tmp_path)))
+    assert errors == {} and len(docs) == 600
+    assert sorted(d.text for d in docs) == sorted(f"document {i} " * 30 for i in range(200) for _ in range(3))
+    (tmp_path / "d.jsonl.xz").write_bytes(lzma.compress(data)[:400])
+    (tmp_path / "e.jsonl.zst").write_bytes(b"not zstd at all\n" * 10)
+    docs, errors = read(AccountedJsonlReader(str(tmp_path)))
+    assert errors == {"truncated_file": 2} and len(docs) >= 600
+
+
 def test_parquet_bad_rows_a_corrupt_row_group_and_a_file_that_is_not_parquet(tmp_path):
     rows = [{"id": str(i), "text": f"document number {i} " * 40} for i in range(300)]
     rows[5]["text"] = None
@@ -154,11 +176,14 @@ def test_a_first_record_longer_than_the_sniff_is_left_to_the_reader(tmp_path):
 
 def test_a_lone_surrogate_is_replaced_and_the_record_kept(tmp_path):
     lines = [rb'{"text": "a cut emoji \ud83d here, a whole one \ud83d\ude00", "tags": ["\udc00"]}',
-             rb'{"text": "\ud83d and not JSON']
+             rb'{"text": "\ud83d and not JSON',
+             rb'{"text": "\ud83d nested too deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+             rb'{"text": "\ud83d with a big number", "n": 123456789012345678901234567890}']
     (tmp_path / "s.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     reader = AccountedJsonlReader(str(tmp_path))
     docs, errors = read(reader)
-    assert [d.text for d in docs] == ["a cut emoji \ufffd here, a whole one \U0001F600"]
+    assert [d.text for d in docs] == ["a cut emoji \ufffd here, a whole one \U0001F600", "\ufffd with a big number"]
     assert json.loads(docs[0].metadata["fields"]) == {"tags": ["\ufffd"]}
-    assert errors == {"bad_json": 1} and reader.stats.stats["lone_surrogates"].total == 1
+    assert json.loads(docs[1].metadata["fields"]) == {"n": 123456789012345678901234567890}
+    assert errors == {"bad_json": 2} and reader.stats.stats["lone_surrogates"].total == 2
     pq.write_table(pa.Table.from_pylist([{"text": d.text} for d in docs]), tmp_path / "written.parquet")

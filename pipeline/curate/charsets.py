@@ -25,6 +25,9 @@ _AS_WINDOWS_1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,512}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _META_SCAN_BYTES = 4096  # the HTML standard prescans the first 1024 bytes; real pages put <meta> later
+# Python codecs that decode bytes to text but are no web page's charset (a page declaring one is wrong)
+_NOT_PAGE_CHARSETS = {"undefined", "unicode-escape", "raw-unicode-escape", "punycode", "idna", "mbcs", "oem",
+                      "base64", "hex", "quopri", "uu", "zlib", "bz2", "rot-13"}  # the last: bytes to bytes
 _MULTIBYTE_UTF8 = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 
 
@@ -42,9 +45,10 @@ def normalize_label(label: str | None) -> str | None:
     if label in _AS_WINDOWS_1252:
         return "cp1252"
     try:
-        return codecs.lookup(label).name
+        name = codecs.lookup(label).name
     except LookupError:
         return None
+    return None if name in _NOT_PAGE_CHARSETS else name
 
 
 def declared_charset(content_type: str | None, head: bytes) -> tuple[str | None, bool]:
@@ -64,7 +68,7 @@ def declared_charset(content_type: str | None, head: bytes) -> tuple[str | None,
 def _strict(content: bytes, encoding: str) -> str | None:
     try:
         return content.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: a codec such as punycode failing its own way
         return None
 
 
