@@ -194,6 +194,23 @@ def test_shipped_tasks_build_from_local_files(tmp_path, model):
                                                                         "sample_general"])
 
 
+@pytest.mark.parametrize("name, bad", [
+    ("piqa", {"label": 2}),  # only two solutions
+    ("piqa", {"label": None}),
+    ("arc_easy", {"answerKey": "E"}),  # not among the labels
+    ("hellaswag", {"label": "7"}),
+    ("arc_easy", {"choices": {"text": [], "label": []}}),
+])
+def test_a_malformed_row_after_the_first_is_one_error_naming_it(tmp_path, name, bad):
+    """lm-eval checks a task's first row only: a later one that does not make an item is named, not a traceback."""
+    good = SHIPPED_ROWS[name]
+    path = _write(tmp_path / f"{name}.jsonl", [good, good, {**good, **bad}])
+    tasks = load_tasks(task_specs(SimpleNamespace(general={name: path}, domain={})), tmp_path / "cache")
+    with pytest.raises(InputError, match=f"task {name}: row 2 of its scored split is not a valid item") as e:
+        task_items(name, tasks[name])
+    assert "\n" not in str(e.value)
+
+
 # ----------------------------------------------------------------------------- task files are data
 def _yaml(tmp_path: Path, body: str) -> str:
     data = _write(tmp_path / "d.jsonl", [{"q": "x", "c": ["a", "b"], "g": 0}])

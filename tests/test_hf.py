@@ -155,9 +155,10 @@ BROKEN_CONFIGS = {  # a config.json as a careless or hostile hand writes it: (ed
 
 
 @pytest.mark.parametrize("case", ["architecture", "missing_shard", "shape", "tokenizer_vocab", "rope_type",
-                                  *BROKEN_CONFIGS])
+                                  "index_escapes", "index_not_json", "tokenizer_not_json", *BROKEN_CONFIGS])
 def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
-    src = make_hf_model("llama3", tmp_path / "src", max_shard_size="100KB" if case == "missing_shard" else None)
+    sharded = case in ("missing_shard", "index_escapes", "index_not_json")
+    src = make_hf_model("llama3", tmp_path / "src", max_shard_size="100KB" if sharded else None)
     dest = tmp_path / "dest"
     expected, needle = ConfigError, ""
     if case == "architecture":
@@ -172,6 +173,18 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
     elif case == "tokenizer_vocab":
         _edit_config(src, vocab_size=100)
         needle = "tokenizer/vocabulary mismatch"
+    elif case == "index_escapes":  # a shard named by a path out of the model folder is never opened
+        index = json.loads((src / "model.safetensors.index.json").read_text())
+        key = next(iter(index["weight_map"]))
+        index["weight_map"][key] = "../elsewhere/model.safetensors"
+        (src / "model.safetensors.index.json").write_text(json.dumps(index))
+        expected, needle = InputError, "not a .safetensors file in"
+    elif case == "index_not_json":
+        (src / "model.safetensors.index.json").write_text("{cut")
+        expected, needle = InputError, "not a JSON file"
+    elif case == "tokenizer_not_json":
+        (src / "tokenizer.json").write_text('{"version": "1.0", "model": ')
+        expected, needle = InputError, "the tokenizer does not load"
     elif case == "rope_type":
         _edit_config(src, rope_scaling={"rope_type": "yarn", "factor": 4.0})
         needle = "yarn"

@@ -100,6 +100,37 @@ def test_a_damaged_dataset_is_one_clear_error(tmp_path):
             indexed.check_prefix(prefix, vocab_size=8000, what="replay")
 
 
+def test_an_index_that_points_wrong_an_empty_one_and_bad_tokens_are_clear_errors(tmp_path):
+    import struct
+
+    good = make_dataset(tmp_path / "good", 20, seed=5)["prefix"]
+    bin_, idx = Path(f"{good}.bin").read_bytes(), Path(f"{good}.idx").read_bytes()
+    pointer_1 = 34 + 20 * 4 + 8  # lengths (int32 x 20), then pointers (int64): the second one
+    tokens = np.frombuffer(bin_, dtype=np.int32).copy()
+    tokens[7] = -3
+    empty = IndexedDatasetBuilder(str(tmp_path / "e.bin"), dtype=np.int32)
+    empty.finalize(str(tmp_path / "e.idx"))
+    cases = {"middle_pointer": (bin_, idx[:pointer_1] + struct.pack("<q", 10**6) + idx[pointer_1 + 8:],
+                                "sequence 1 does not start where the one before it ends"),
+             "negative_length": (bin_, idx[:34] + struct.pack("<i", -1) + idx[38:], "sequence 0 has a negative length"),
+             "negative_token": (tokens.tobytes(), idx, "holds a negative token id"),
+             "e": (None, None, "holds no sequences")}
+    for name, (b, i, needle) in cases.items():
+        if b is not None:
+            Path(f"{tmp_path / name}.bin").write_bytes(b)
+            Path(f"{tmp_path / name}.idx").write_bytes(i)
+        with pytest.raises(InputError, match=needle):
+            indexed.check_prefix(tmp_path / name, vocab_size=8000, what="replay")
+    Path(f"{tmp_path}/tail.bin").write_bytes(bin_ + b"\x01\x02\x03")  # bytes after the last sequence are not read
+    Path(f"{tmp_path}/tail.idx").write_bytes(idx)
+    assert indexed.check_prefix(tmp_path / "tail", vocab_size=8000, what="replay")["documents"] == 20
+    narrow = IndexedDatasetBuilder(str(tmp_path / "u16.bin"), dtype=np.uint16)
+    narrow.add_document(torch.arange(5), [5])
+    narrow.finalize(str(tmp_path / "u16.idx"))
+    with pytest.raises(InputError, match="int32 tokens.*uint16 tokens"):
+        indexed.merge([Path(good), tmp_path / "u16"], tmp_path / "merged")
+
+
 def test_merge_shards(data, tmp_path):
     merged = indexed.merge([data["new_a"]["prefix"], data["new_b"]["prefix"]], tmp_path / "merged")
     assert merged == {"documents": 2300, "tokens": data["new_a"]["tokens"] + data["new_b"]["tokens"]}

@@ -50,6 +50,10 @@ def secured(tmp_path_factory):
                                          "doc_to_text: !function os.system\n")
     (data / "ssti_task.yaml").write_text(task + "dataset_kwargs: {data_files: {test: ok.jsonl}}\n"
                                          "doc_to_text: \"{{ c.__class__.__mro__ }}\"\n")
+    for name, meta in (("ckpt_tok_outside", {"tokenizer_path": "/etc/hostname"}),
+                       ("ckpt_dir_outside", {"tokenizer_dir": "../../../etc"})):  # export-hf copies it out
+        (data / name).mkdir()
+        (data / name / "checkpoint_meta.json").write_text(json.dumps({"model": {}, "vocab_size": 8, **meta}))
     tokens = {name: token(workdir, name, admin=name == "root") for name in ("alice", "bob", "root", "gone")}
     subprocess.run([sys.executable, "-m", "pipeline.cli", "serve", "token", "revoke", "gone", f"workdir={workdir}"],
                    check=True, capture_output=True)
@@ -156,10 +160,14 @@ def hostile_submissions(data: Path) -> list[tuple[str, dict]]:
         ("command: unknown", {"command": "rm", "overrides": ["-rf", "/"]}),
         ("command: tool", {"command": "doctor", "overrides": []}),
         ("import-hf: source outside", {"command": "import-hf", "overrides": ["/etc", "x"]}),
-        ("export-hf: dest climbing out", {"command": "export-hf", "overrides": [str(data), "../../x"]}),
-        ("export-hf: absolute dest", {"command": "export-hf", "overrides": [str(data), "/tmp/x"]}),
-        ("export-hf: tokenizer outside", {"command": "export-hf", "overrides": [str(data), "x", "--tokenizer", "/etc/x"]}),
-        ("export-hf: unknown flag", {"command": "export-hf", "overrides": [str(data), "x", "--exec", "id"]}),
+        ("export-hf: dest climbing out", {"command": "export-hf", "overrides": [f"{data}/ok.jsonl", "../../x"]}),
+        ("export-hf: absolute dest", {"command": "export-hf", "overrides": [f"{data}/ok.jsonl", "/tmp/x"]}),
+        ("export-hf: tokenizer outside", {"command": "export-hf", "overrides": [f"{data}/ok.jsonl", "x", "--tokenizer", "/etc/x"]}),
+        ("export-hf: a checkpoint naming a tokenizer outside", {"command": "export-hf",
+                                                                "overrides": [f"{data}/ckpt_tok_outside", "x"]}),
+        ("export-hf: a checkpoint naming a tokenizer folder outside", {"command": "export-hf",
+                                                                       "overrides": [f"{data}/ckpt_dir_outside", "x"]}),
+        ("export-hf: unknown flag", {"command": "export-hf", "overrides": [f"{data}/ok.jsonl", "x", "--exec", "id"]}),
         ("value: control characters", run("sample.dump=a\x00b")),
         ("body: overrides not strings", {"command": "run", "overrides": [1, 2]}),
         ("body: unknown field", {"command": "run", "overrides": [], "workdir": "/tmp"}),

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from pipeline.config import ModelConfig, PrecisionConfig
 from pipeline.errors import ConfigError, InputError
 from pipeline.hf.hf_config import hf_config_from_model, model_config_from_hf
+from pipeline.hf.json_file import json_object
 from pipeline.hf.safetensors_io import SafetensorsReader, write_sharded
 from pipeline.hf.weights import IGNORED_HF_SUFFIXES, VOCAB_PARAMS, Mapping, mappings
 
@@ -52,18 +53,6 @@ def read_hf_config(src: Path) -> dict:
     if not path.is_file():
         raise InputError(f"{src}: no config.json (not a Hugging Face model directory)")
     return json_object(path)
-
-
-def json_object(path: Path) -> dict:
-    """A JSON file that must hold an object (config.json, tokenizer_config.json): anything else is a
-    clear error naming the file."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON file ({exc})") from None
-    if not isinstance(value, dict):
-        raise InputError(f"{path}: not a JSON object")
-    return value
 
 
 def _expected_shapes(m: Mapping, param: torch.Tensor, rows: int | None) -> list[tuple[int, ...]]:
@@ -121,7 +110,10 @@ def import_hf(src: str | Path, dest: str | Path, *, pad_vocab_multiple: int = 1,
     model_cfg, info = model_config_from_hf(hf_cfg, str(src), seq_length)
     reader = SafetensorsReader(src)
     tokenizer = src / "tokenizer.json"
-    tok_vocab = tokenizer_vocab_size(tokenizer) if tokenizer.is_file() else None
+    try:
+        tok_vocab = tokenizer_vocab_size(tokenizer) if tokenizer.is_file() else None
+    except Exception as exc:  # the tokenizers library raises a bare Exception on a file it cannot parse
+        raise InputError(f"{tokenizer}: the tokenizer does not load ({str(exc).splitlines()[0][:200]})") from None
     if tok_vocab is not None and tok_vocab > info.vocab_size:
         raise ConfigError(f"{src}: tokenizer/vocabulary mismatch: tokenizer.json has {tok_vocab} tokens, "
                           f"the model's embedding only {info.vocab_size} rows")
@@ -173,14 +165,12 @@ def import_hf_atomic(src: str | Path, dest: str | Path, **kwargs) -> dict:
 # ----------------------------------------------------------------------------- export
 def _find_tokenizer(ckpt: Path, meta: dict, tokenizer: str | Path | None) -> Path | None:
     """The tokenizer.json to ship: given, beside an imported model, or the one a run trained with."""
+    from pipeline.train.checkpoint_paths import recorded_tokenizer
+
     if tokenizer:
         path = Path(tokenizer)
         return path / "tokenizer.json" if path.is_dir() else path
-    if meta.get("tokenizer_dir"):
-        return ckpt / meta["tokenizer_dir"] / "tokenizer.json"
-    if meta.get("tokenizer_path"):
-        return Path(meta["tokenizer_path"])
-    return None
+    return recorded_tokenizer(ckpt, meta)
 
 
 def config_token(directory: Path, key: str) -> str | None:

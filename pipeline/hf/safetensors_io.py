@@ -20,6 +20,7 @@ import torch
 from safetensors import safe_open
 
 from pipeline.errors import InputError
+from pipeline.hf.json_file import json_object
 
 INDEX_NAME = "model.safetensors.index.json"
 
@@ -31,7 +32,13 @@ class SafetensorsReader:
         src = Path(src)
         index = src / INDEX_NAME
         if index.is_file():
-            weight_map = json.loads(index.read_text()).get("weight_map", {})
+            weight_map = json_object(index).get("weight_map")
+            if not isinstance(weight_map, dict) or not weight_map:
+                raise InputError(f"{index}: no weight_map (an object of tensor name -> shard file)")
+            bad = [f for f in weight_map.values() if not isinstance(f, str) or Path(f).name != f
+                   or f in (".", "..") or not f.endswith(".safetensors")]
+            if bad:
+                raise InputError(f"{index}: weight_map names {bad[0]!r}, not a .safetensors file in {src}")
             files = sorted(set(weight_map.values()))
             missing = [f for f in files if not (src / f).is_file()]
             if missing:

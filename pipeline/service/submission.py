@@ -327,7 +327,20 @@ def check_path_command(command: str, args: list[str], server: CptConfig, job_dir
     check_path(src, f"{command} SRC", roots)
     if not _OPTION.match(dest.replace(".", "_")):
         raise Refused(f"{command} DEST: {dest!r} must be a plain folder name (it is created in the job's outputs/)")
+    if command == "export-hf" and "--tokenizer" not in flags:  # the one its checkpoint names is copied out
+        check_path(str(checkpoint_tokenizer(src)), f"{command}: the tokenizer its checkpoint names", roots)
     return [src, str(job_dir / "outputs" / dest), *flags]
+
+
+def checkpoint_tokenizer(src: str) -> str:
+    """The tokenizer file an export of ``src`` would copy ("" when none is recorded: the job then fails)."""
+    from pipeline.train.checkpoint_paths import read_meta, recorded_tokenizer, resolve_checkpoint
+
+    try:
+        ckpt = resolve_checkpoint(src)
+        return str(recorded_tokenizer(ckpt, read_meta(ckpt)) or "")
+    except (OSError, ValueError) as exc:
+        raise Refused(f"export-hf SRC: {src} holds no readable checkpoint ({exc})") from None
 
 
 # ---------------------------------------------------------------------------- policy

@@ -66,17 +66,31 @@ def task_items(name: str, task, limit: int | None = None, control: bool = False)
         docs = docs[:limit]
     items = []
     for i, doc in enumerate(docs):
-        choices = task.doc_to_choice(doc)
-        target = task.doc_to_target(doc)
-        text = task.doc_to_text(doc)
-        if isinstance(text, int):  # partial scoring (WinoGrande): the choices are contexts, the target the rest
-            gold_index, gold = text, f"{choices[text]} {target}"
-        else:
-            gold_index = target if isinstance(target, int) else choices.index(target)
-            gold = choices[gold_index]
-        items.append(TaskItem(name, i, _query(task, doc, text), str(gold), tuple(map(str, choices)),
-                              int(gold_index)))
+        try:
+            items.append(_item(name, task, i, doc))
+        except Exception as e:  # lm-eval checks only a task's first row: any other may be malformed
+            split = "training" if control else "scored"
+            raise InputError(f"task {name}: row {i} of its {split} split is not a valid item "
+                             f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
+                             "fix or drop that row") from None
     return items
+
+
+def _item(name: str, task, index: int, doc: dict) -> TaskItem:
+    choices = task.doc_to_choice(doc)
+    target = task.doc_to_target(doc)
+    text = task.doc_to_text(doc)
+    if not isinstance(choices, (list, tuple)) or not choices:
+        raise ValueError(f"its choices are {str(choices)[:80]!r}, not a list")
+    if isinstance(text, int):  # partial scoring (WinoGrande): the choices are contexts, the target the rest
+        gold_index, gold = text, f"{choices[text]} {target}"
+    else:
+        gold_index = target if isinstance(target, int) else choices.index(target)
+    if isinstance(gold_index, bool) or not 0 <= gold_index < len(choices):
+        raise ValueError(f"its answer index {gold_index!r} is not one of its {len(choices)} choices")
+    if not isinstance(text, int):
+        gold = choices[gold_index]
+    return TaskItem(name, index, _query(task, doc, text), str(gold), tuple(map(str, choices)), int(gold_index))
 
 
 def _query(task, doc: dict, text) -> str:

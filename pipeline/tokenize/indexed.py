@@ -14,6 +14,16 @@ def prefixes(folder: Path) -> list[Path]:
     return sorted(p.with_suffix("") for p in folder.glob("*.idx") if p.with_suffix(".bin").is_file())
 
 
+def sequence_count(prefix: Path) -> int:
+    """The sequences an index's header counts (0 for an empty or unreadable index), without megatron,
+    which cannot open the empty .bin of a tokenizer task that got no documents."""
+    import struct
+
+    with open(f"{prefix}.idx", "rb") as f:
+        head = f.read(34)
+    return struct.unpack("<Q", head[18:26])[0] if len(head) == 34 and head[:9] == INDEX_MAGIC else 0
+
+
 def count(prefix: Path) -> dict:
     from megatron.core.datasets.indexed_dataset import IndexedDataset
 
@@ -73,11 +83,14 @@ def check_prefix(prefix: Path, *, vocab_size: int, what: str) -> dict:
             raise InputError(f"{what}: Megatron dataset file missing: {prefix}{ext}")
     _check_files(Path(prefix), what)
     ds = IndexedDataset(str(prefix))
-    tokens = np.memmap(f"{prefix}.bin", dtype=ds.index.dtype, mode="r")  # paged in, never copied whole
+    used = int(ds.sequence_lengths.sum())  # trailing bytes after the last sequence are not tokens
+    tokens = np.memmap(f"{prefix}.bin", dtype=ds.index.dtype, mode="r", shape=(used,))  # paged in, not copied
     top = int(tokens.max()) if tokens.size else -1
     if top >= vocab_size:
         raise ConfigError(f"{what}: {prefix} holds token id {top}, outside the tokenizer's vocabulary of "
                           f"{vocab_size}: it was tokenized with a different tokenizer")
+    if tokens.size and np.issubdtype(tokens.dtype, np.signedinteger) and int(tokens.min()) < 0:
+        raise InputError(f"{what}: {prefix} holds a negative token id ({int(tokens.min())}): not token data")
     return {"documents": len(ds), "tokens": int(ds.sequence_lengths.sum()), "max_token_id": top}
 
 
@@ -100,20 +113,45 @@ def _check_files(prefix: Path, what: str) -> None:
         raise InputError(f"{what}: {idx}: unsupported index version {version} or token type code {code}")
     if idx.stat().st_size < 34 + sequences * 12 + documents * 8:
         raise InputError(f"{what}: {idx} is truncated: its header counts {sequences} sequences")
-    if sequences:
-        lengths = np.memmap(idx, dtype=np.int32, mode="r", offset=34, shape=(sequences,))
-        pointers = np.memmap(idx, dtype=np.int64, mode="r", offset=34 + sequences * 4, shape=(sequences,))
-        end = int(pointers[-1]) + int(lengths[-1]) * _DTYPE_SIZES[code]
-        if bin_.stat().st_size < end:
-            raise InputError(f"{what}: {bin_} is truncated: {bin_.stat().st_size} bytes, its index points up to "
-                             f"byte {end}")
+    if not sequences:
+        raise InputError(f"{what}: {idx} holds no sequences (an empty dataset)")
+    end = _check_pointers(idx, sequences, _DTYPE_SIZES[code], what)
+    if bin_.stat().st_size < end:
+        raise InputError(f"{what}: {bin_} is truncated: {bin_.stat().st_size} bytes, its index points up to "
+                         f"byte {end}")
+
+
+def _check_pointers(idx: Path, sequences: int, size: int, what: str, chunk: int = 1 << 20) -> int:
+    """Every sequence length >= 0 and each pointer where the one before it ends (megatron writes them
+    back to back from byte 0): an index that points anywhere else would read the wrong tokens. Returns
+    the end of the last sequence, in bytes. Read in chunks: an index can hold billions of sequences."""
+    lengths = np.memmap(idx, dtype=np.int32, mode="r", offset=34, shape=(sequences,))
+    pointers = np.memmap(idx, dtype=np.int64, mode="r", offset=34 + sequences * 4, shape=(sequences,))
+    expected = 0
+    for start in range(0, sequences, chunk):
+        n = lengths[start:start + chunk].astype(np.int64)
+        p = pointers[start:start + chunk]
+        if (n < 0).any():
+            raise InputError(f"{what}: {idx}: sequence {start + int(np.argmax(n < 0))} has a negative length")
+        ends = expected + np.cumsum(n * size)
+        starts = np.concatenate(([expected], ends[:-1]))
+        if (p != starts).any():
+            raise InputError(f"{what}: {idx}: sequence {start + int(np.argmax(p != starts))} does not start where "
+                             "the one before it ends (a damaged or foreign index)")
+        expected = int(ends[-1])
+    return expected
 
 
 def merge(prefixes: list[Path], out_prefix: Path) -> dict:
     """Concatenate shards (in order) into one dataset with megatron's builder."""
     from megatron.core.datasets.indexed_dataset import IndexedDataset, IndexedDatasetBuilder
 
-    dtype = IndexedDataset(str(prefixes[0])).index.dtype
+    dtypes = {str(p): IndexedDataset(str(p)).index.dtype for p in prefixes}
+    dtype = dtypes[str(prefixes[0])]
+    other = next((p for p, d in dtypes.items() if d != dtype), None)
+    if other is not None:
+        raise InputError(f"cannot merge {prefixes[0]} ({np.dtype(dtype).name} tokens) with {other} "
+                         f"({np.dtype(dtypes[other]).name} tokens): write them with one token type")
     builder = IndexedDatasetBuilder(f"{out_prefix}.bin", dtype=dtype)
     for p in prefixes:
         builder.add_index(str(p))

@@ -57,7 +57,7 @@ def tokenize(executor: Executor, reader, cfg: TokenizerConfig, out_dir: Path, *,
     docs, tokens = stat(step_stats[0], "documents"), stat(step_stats[1], "tokens")
     skipped = {k[len("error_"):]: stat(step_stats[0], k) for k in step_stats[0].get("stats", {})
                if k.startswith("error_") and stat(step_stats[0], k)}
-    shards = indexed.prefixes(out_dir / TOKENS_DIR)
+    shards = [p for p in indexed.prefixes(out_dir / TOKENS_DIR) if indexed.sequence_count(p)]  # no empty task
     if not shards:
         lost = f" ({', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))} records skipped)" if skipped else ""
         raise CptError(f"{what}: no tokens written: {docs} documents read{lost}")

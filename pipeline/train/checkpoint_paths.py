@@ -59,3 +59,15 @@ def read_meta(path: str | Path) -> dict:
     if not is_checkpoint(path):
         raise InputError(f"no checkpoint at {path} (missing {META_NAME})")
     return json.loads((path / META_NAME).read_text())
+
+
+def recorded_tokenizer(ckpt: Path, meta: dict) -> Path | None:
+    """The tokenizer.json a checkpoint's metadata names: a folder inside the checkpoint (an imported model's
+    ``tokenizer_dir``, a plain name) or the file a run trained with (``tokenizer_path``)."""
+    folder = meta.get("tokenizer_dir")
+    if folder:
+        if not isinstance(folder, str) or Path(folder).name != folder or folder in (".", ".."):
+            raise InputError(f"{ckpt}: tokenizer_dir {folder!r} in {META_NAME} is not a folder name inside it")
+        return ckpt / folder / "tokenizer.json"
+    path = meta.get("tokenizer_path")
+    return Path(path) if isinstance(path, str) and path else None
