@@ -155,7 +155,8 @@ BROKEN_CONFIGS = {  # a config.json as a careless or hostile hand writes it: (ed
 
 
 @pytest.mark.parametrize("case", ["architecture", "missing_shard", "shape", "tokenizer_vocab", "rope_type",
-                                  "index_escapes", "index_not_json", "tokenizer_not_json", *BROKEN_CONFIGS])
+                                  "index_escapes", "index_not_json", "tokenizer_not_json", "huge_vocab",
+                                  "more_layers", *BROKEN_CONFIGS])
 def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
     sharded = case in ("missing_shard", "index_escapes", "index_not_json")
     src = make_hf_model("llama3", tmp_path / "src", max_shard_size="100KB" if sharded else None)
@@ -185,6 +186,9 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path):
     elif case == "tokenizer_not_json":
         (src / "tokenizer.json").write_text('{"version": "1.0", "model": ')
         expected, needle = InputError, "the tokenizer does not load"
+    elif case in ("huge_vocab", "more_layers"):  # refused from the headers, before a model is allocated
+        _edit_config(src, **({"vocab_size": 10**9} if case == "huge_vocab" else {"num_hidden_layers": 100_000}))
+        expected, needle = InputError, "shape mismatch for model.embed_tokens" if case == "huge_vocab" else "100000 layers"
     elif case == "rope_type":
         _edit_config(src, rope_scaling={"rope_type": "yarn", "factor": 4.0})
         needle = "yarn"

@@ -55,6 +55,19 @@ def read_hf_config(src: Path) -> dict:
     return json_object(path)
 
 
+def _check_sizes_before_building(reader: SafetensorsReader, model_cfg: ModelConfig, vocab: int, src: Path) -> None:
+    """The layer count and the embedding's shape that config.json claims, against the weights' headers:
+    a config that claims more (``"vocab_size": 1e9``) would otherwise allocate the model before the
+    per-tensor checks could say so."""
+    layers = {key.split(".")[2] for key in reader.keys() if key.startswith("model.layers.")}
+    if len(layers) != model_cfg.num_layers:
+        raise InputError(f"{src}: config.json says {model_cfg.num_layers} layers, the weights hold {len(layers)}")
+    embedding = "model.embed_tokens.weight"
+    if embedding in reader and reader.shape(embedding) != (vocab, model_cfg.hidden_size):
+        raise InputError(f"{src}: shape mismatch for {embedding}: {list(reader.shape(embedding))} in the "
+                         f"checkpoint, config.json says {[vocab, model_cfg.hidden_size]}")
+
+
 def _expected_shapes(m: Mapping, param: torch.Tensor, rows: int | None) -> list[tuple[int, ...]]:
     shape = (rows, *param.shape[1:]) if rows is not None else tuple(param.shape)
     return [tuple(t.shape) for t in m.split(torch.empty(shape, device="meta"))]
@@ -123,6 +136,7 @@ def import_hf(src: str | Path, dest: str | Path, *, pad_vocab_multiple: int = 1,
     model_cfg.vocab_size = vocab
     stored = reader.dtype() or _DTYPES.get(info.dtype, torch.float32)
 
+    _check_sizes_before_building(reader, model_cfg, info.vocab_size, src)
     with distributed_session(torch.device("cpu"), 0):
         model = build_model(model_cfg, vocab, _precision_for(stored), "cpu", initialize=False)
         _load_hf_tensors(model, model_cfg, reader, info.vocab_size, src, progress)
