@@ -49,7 +49,6 @@ _CHUNK = 1 << 20
 _SNIFF_BYTES = 1 << 20  # what the pre-check reads of a JSONL file's first record
 # gzip cut short, not gzip, bad CRC; corrupt xz or zstd
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 
 
 def decompressed(raw: BinaryIO, name: str) -> BinaryIO:

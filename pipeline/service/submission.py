@@ -114,6 +114,11 @@ def check_key(key: str, where: str, *, subtree: bool = True) -> None:
             raise Refused(f"{where}: '{key}' is set by the server's policy, not by a submission")
 
 
+def submittable_groups(loader) -> set[str]:
+    """cpt's config groups a submission may select (not Hydra's, not the server's config-file slot)."""
+    return set(loader.list_groups("")) - {"hydra", CONFIG_FILE_GROUP}
+
+
 def check_group_option(group: str, option: Any, loader, where: str) -> None:
     options = [o for o in loader.get_group_options(group) if not o.endswith("_schema")]
     if not isinstance(option, str) or not _OPTION.match(option) or option not in options:
@@ -132,7 +137,7 @@ def check_overrides(args: list[str]) -> list[str]:
         if a.startswith("-"):
             raise Refused(f"'{a}': flags are not accepted in a submission (overrides only; --force is force=true)")
     with hydra_context() as loader:
-        groups = set(loader.list_groups(""))
+        groups = submittable_groups(loader)
         try:
             parsed = OverridesParser.create(config_loader=loader).parse_overrides(args)
         except Exception as exc:
@@ -159,7 +164,7 @@ def check_config_file(text: str) -> dict:
     its ``defaults`` only selecting known options of cpt's own config groups."""
     body = parse_config_file(text)
     with hydra_context() as loader:
-        groups = set(loader.list_groups("")) - {"hydra", CONFIG_FILE_GROUP}
+        groups = submittable_groups(loader)
         for entry in body.get("defaults", []) if isinstance(body.get("defaults", []), list) else [None]:
             if entry == "_self_":
                 continue
@@ -269,7 +274,7 @@ def check_ablation(cfg: CptConfig) -> None:
     from pipeline.ablate.variants import axes
 
     with hydra_context() as loader:
-        groups = set(loader.list_groups("")) - {"hydra", CONFIG_FILE_GROUP}
+        groups = submittable_groups(loader)
         for axis in axes(cfg.ablate):
             for _label, key, value in axis:
                 where = f"ablate axis '{key}'"

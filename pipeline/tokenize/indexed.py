@@ -17,11 +17,8 @@ def prefixes(folder: Path) -> list[Path]:
 def sequence_count(prefix: Path) -> int:
     """The sequences an index's header counts (0 for an empty or unreadable index), without megatron,
     which cannot open the empty .bin of a tokenizer task that got no documents."""
-    import struct
-
-    with open(f"{prefix}.idx", "rb") as f:
-        head = f.read(34)
-    return struct.unpack("<Q", head[18:26])[0] if len(head) == 34 and head[:9] == INDEX_MAGIC else 0
+    header = _header(Path(f"{prefix}.idx"))
+    return header[2] if header else 0
 
 
 def count(prefix: Path) -> dict:
@@ -91,7 +88,7 @@ def check_prefix(prefix: Path, *, vocab_size: int, what: str) -> dict:
                           f"{vocab_size}: it was tokenized with a different tokenizer")
     if tokens.size and np.issubdtype(tokens.dtype, np.signedinteger) and int(tokens.min()) < 0:
         raise InputError(f"{what}: {prefix} holds a negative token id ({int(tokens.min())}): not token data")
-    return {"documents": len(ds), "tokens": int(ds.sequence_lengths.sum()), "max_token_id": top}
+    return {"documents": len(ds), "tokens": used, "max_token_id": top}
 
 
 INDEX_MAGIC = b"MMIDIDX\x00\x00"  # megatron's .idx header, then version 1, dtype code, sequence and document counts
@@ -101,14 +98,11 @@ _DTYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 8, 7: 4, 8: 2}  # megatron's DT
 def _check_files(prefix: Path, what: str) -> None:
     """The .idx parses as megatron writes it and the .bin holds every sequence it points at (a truncated
     copy, or files of another format, fail here in one line instead of deep in training)."""
-    import struct
-
     idx, bin_ = Path(f"{prefix}.idx"), Path(f"{prefix}.bin")
-    with open(idx, "rb") as f:
-        head = f.read(34)
-    if len(head) < 34 or head[:9] != INDEX_MAGIC:
+    header = _header(idx)
+    if header is None:
         raise InputError(f"{what}: {idx} is not a Megatron indexed dataset index (no MMIDIDX header)")
-    version, code, sequences, documents = struct.unpack("<QBQQ", head[9:34])
+    version, code, sequences, documents = header
     if version != 1 or code not in _DTYPE_SIZES:
         raise InputError(f"{what}: {idx}: unsupported index version {version} or token type code {code}")
     if idx.stat().st_size < 34 + sequences * 12 + documents * 8:
@@ -119,6 +113,17 @@ def _check_files(prefix: Path, what: str) -> None:
     if bin_.stat().st_size < end:
         raise InputError(f"{what}: {bin_} is truncated: {bin_.stat().st_size} bytes, its index points up to "
                          f"byte {end}")
+
+
+def _header(idx: Path) -> tuple[int, int, int, int] | None:
+    """(version, token type code, sequences, documents) of a megatron .idx, or None without its header."""
+    import struct
+
+    with open(idx, "rb") as f:
+        head = f.read(34)
+    if len(head) < 34 or head[:9] != INDEX_MAGIC:
+        return None
+    return struct.unpack("<QBQQ", head[9:34])
 
 
 def _check_pointers(idx: Path, sequences: int, size: int, what: str, chunk: int = 1 << 20) -> int:
